@@ -1,1 +1,1 @@
-"""storage package."""
+"""PostgreSQL / TimescaleDB storage: migrations, device registry, the sink and queries."""

@@ -1,0 +1,97 @@
+"""The console's HTTP service: health of every stage, alerts API, live page.
+
+This is the walking-skeleton console: it shows ward, bed and patient id but
+no names, because sign-in and per-user audit arrive with the console issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from importlib import resources
+
+import psycopg
+from fastapi import FastAPI, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from alerts import store
+from alerts.broadcast import Broadcaster
+from runtime.health import Health
+
+STAGES = ("bridge", "streams", "sink", "alerts")
+
+
+def create_app(
+    connect: Callable[[], psycopg.Connection],
+    broadcaster: Broadcaster,
+    registry: CollectorRegistry,
+    hc: Health,
+    heartbeat_stale_s: float = 15.0,
+) -> FastAPI:
+    app = FastAPI(title="RPM console", version="0.1.0")
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        stages: dict[str, object] = {s: {"state": "missing"} for s in STAGES}
+        db_ok = True
+        try:
+            with connect() as conn:
+                rows = conn.execute(
+                    "SELECT service, instance, ready, updated_at, extract(epoch FROM now() - updated_at)"
+                    " FROM service_heartbeats ORDER BY service, instance"
+                ).fetchall()
+        except psycopg.Error as e:
+            db_ok, rows = False, []
+            stages["database"] = {"state": "down", "detail": str(e)[:200]}
+        for service, instance, ready, updated_at, age in rows:
+            fresh = float(age) < heartbeat_stale_s
+            state = "up" if fresh and ready else ("not_ready" if fresh else "stale")
+            entry = stages.setdefault(service, {"state": state, "instances": {}})
+            assert isinstance(entry, dict)
+            entry.setdefault("instances", {})[instance] = {"state": state, "last_seen": updated_at.isoformat()}
+            if entry.get("state") != "up":
+                entry["state"] = state
+        if db_ok:
+            stages["database"] = {"state": "up"}
+        stages["console"] = {"state": "up" if hc.alive() else "stale", **hc.snapshot()}
+        ok = all(isinstance(v, dict) and v.get("state") == "up" for v in stages.values())
+        body = {"status": "ok" if ok else "degraded", "time": datetime.now(UTC).isoformat(), "stages": stages}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/api/alerts")
+    def api_alerts(limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, object]]:
+        with connect() as conn:
+            return [a.to_json() for a in store.list_alerts(conn, limit)]
+
+    @app.get("/api/alerts/stream")
+    async def stream() -> StreamingResponse:
+        q = broadcaster.subscribe()
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield b": connected\n\n"
+                while True:
+                    try:
+                        msg = await asyncio.wait_for(q.get(), timeout=15)
+                        yield f"event: alert\ndata: {msg}\n\n".encode()
+                    except TimeoutError:
+                        yield b": keepalive\n\n"
+            finally:
+                broadcaster.unsubscribe(q)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    page = resources.files("alerts.static").joinpath("console.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return page
+
+    return app

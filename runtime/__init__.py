@@ -1,0 +1,1 @@
+"""Process runtime shared by every service: settings, structured logs, metrics/health HTTP."""

@@ -1,0 +1,46 @@
+"""Writing readings: COPY (binary) into a temporary staging table, then one
+INSERT ... ON CONFLICT DO NOTHING, so a redelivered reading adds no row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import psycopg
+
+from wire.messages import ReadingBatch
+from wire.units import UNITS
+
+COLUMNS = ("measured_at", "patient_id", "device_id", "type", "value", "unit", "flags", "seq", "received_at")
+_TYPES = ("timestamptz", "text", "text", "text", "float8", "text", "text[]", "int8", "timestamptz")
+ReadingRow = tuple[datetime, str, str, str, float, str, list[str], int, datetime]
+
+
+def rows_from(batches: Iterable[ReadingBatch]) -> list[ReadingRow]:
+    return [
+        (r.t, b.patient_id, b.device_id, r.type.value, r.value, UNITS[r.type].canonical,
+         [f.value for f in r.flags], b.seq, b.received_at)
+        for b in batches
+        for r in b.readings
+    ]
+
+
+def write(conn: psycopg.Connection, rows: list[ReadingRow]) -> int:
+    """Insert rows idempotently in the caller's transaction; return how many were new."""
+    if not rows:
+        return 0
+    cols = ", ".join(COLUMNS)
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with conn.cursor() as cur:
+        with cur.copy(f"COPY readings_stage ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(_TYPES))
+            for row in rows:
+                copy.write_row(row)
+        # DISTINCT ON: one batch may itself carry the same reading twice.
+        cur.execute(
+            f"INSERT INTO readings ({cols}) SELECT DISTINCT ON (device_id, type, measured_at) {cols}"
+            " FROM readings_stage ON CONFLICT DO NOTHING"
+        )
+        return cur.rowcount

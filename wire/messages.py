@@ -1,0 +1,173 @@
+"""Versioned message models for MQTT payloads and Kafka records.
+
+Version 1 of every message carries ``"v": 1``. A consumer that meets a
+version it does not know rejects the message with ``unsupported_version``
+instead of guessing. JSON Schemas generated from these models are published
+in docs/schemas/ for device makers (``rpm schemas``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from wire.units import ReadingType
+
+WIRE_VERSION = 1
+
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+PatientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QualityFlag(StrEnum):
+    """Flags a device sets on a sample it doubts; downstream never alarms on them."""
+
+    MOTION = "motion"
+    LOW_PERFUSION = "low_perfusion"
+    PROBE_OFF = "probe_off"
+    ARTIFACT = "artifact"
+    CALIBRATING = "calibrating"
+
+
+class DeviceKind(StrEnum):
+    BEDSIDE_MONITOR = "bedside_monitor"
+    WEARABLE = "wearable"
+    CGM = "cgm"
+    SPOT_CHECK = "spot_check"
+
+
+# ---------------------------------------------------------------- MQTT, device -> bridge
+
+
+class DeviceReading(_Frozen):
+    """One sample as a device sends it, in any accepted unit."""
+
+    type: ReadingType
+    t: AwareDatetime = Field(description="measurement time (device clock, with offset)")
+    value: float = Field(allow_inf_nan=False)
+    unit: str = Field(max_length=16)
+    flags: tuple[QualityFlag, ...] = ()
+
+
+class Telemetry(_Frozen):
+    """A batch of readings published by one device on its telemetry topic."""
+
+    v: Literal[1] = 1
+    device_id: DeviceId
+    seq: int = Field(ge=0, description="per-device message counter, increases by one per message")
+    sent_at: AwareDatetime
+    readings: tuple[DeviceReading, ...] = Field(min_length=1, max_length=2000)
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class DeviceStatus(_Frozen):
+    """Retained status message; the broker publishes the 'offline' one as last will."""
+
+    v: Literal[1] = 1
+    device_id: DeviceId
+    state: DeviceState
+    at: AwareDatetime | None = None
+    battery_pct: float | None = Field(default=None, ge=0, le=100)
+
+
+# ---------------------------------------------------------------- Kafka records
+
+
+class Reading(_Frozen):
+    """A validated reading in its canonical unit (see wire.units.UNITS)."""
+
+    type: ReadingType
+    t: AwareDatetime
+    value: float
+    flags: tuple[QualityFlag, ...] = ()
+
+
+class ReadingBatch(_Frozen):
+    """Record on the readings topic, keyed by patient id.
+
+    One device message stays one record: readings travel many per record
+    because a Kafka record costs far more downstream than a reading.
+    """
+
+    v: Literal[1] = 1
+    patient_id: PatientId
+    device_id: DeviceId
+    seq: int
+    sent_at: AwareDatetime
+    received_at: AwareDatetime
+    readings: tuple[Reading, ...]
+
+
+class Priority(StrEnum):
+    """IEC 60601-1-8 alarm priorities."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class AlertCandidate(_Frozen):
+    """A condition the stream workers detected; the alert service decides what to raise.
+
+    ``id`` is derived from the condition's identity (patient, rule, window),
+    so a candidate re-emitted after a worker restart is recognised as the same.
+    """
+
+    v: Literal[1] = 1
+    id: str
+    patient_id: PatientId
+    rule: str = Field(description="e.g. 'heart_rate_high'")
+    parameter: ReadingType | None = None
+    priority: Priority
+    value: float | None = None
+    threshold: float | None = None
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    detected_at: AwareDatetime
+    message: str
+    evidence: dict[str, float | int | str] = Field(default_factory=dict)
+
+    @staticmethod
+    def make_id(patient_id: str, rule: str, window_start: datetime) -> str:
+        raw = f"{patient_id}|{rule}|{window_start.isoformat()}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+
+class DeadLetterReason(StrEnum):
+    NOT_JSON = "not_json"
+    SCHEMA_VIOLATION = "schema_violation"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNKNOWN_UNIT = "unknown_unit"
+    IMPLAUSIBLE_VALUE = "implausible_value"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    TOO_LATE = "too_late"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNKNOWN_DEVICE = "unknown_device"
+    UNASSIGNED_DEVICE = "unassigned_device"
+    TOPIC_MISMATCH = "topic_mismatch"
+    RATE_LIMITED = "rate_limited"
+
+
+class DeadLetter(_Frozen):
+    """What could not be accepted, with the original payload and why."""
+
+    v: Literal[1] = 1
+    reason: DeadLetterReason
+    detail: str
+    device_id: str | None = None
+    mqtt_topic: str | None = None
+    reading_index: int | None = Field(default=None, description="set when one reading of a batch was rejected")
+    received_at: AwareDatetime
+    payload_b64: str
