@@ -229,6 +229,7 @@ class Bridge:
             self.metrics.dead[reason].inc()
 
     def run(self, stop: threading.Event) -> None:
+        self.health.set("mqtt", False, "connecting")
         props = None
         if self.s.mqtt_v5:
             props = Properties(PacketTypes.CONNECT)
@@ -240,7 +241,6 @@ class Bridge:
         else:
             self.client.connect_async(self.target.host, self.target.port, keepalive=30)
         self.client.loop_start()
-        self.health.set("mqtt", False, "connecting")
         try:
             while not stop.is_set():
                 self.health.beat()

@@ -9,10 +9,14 @@ from __future__ import annotations
 import sys
 from typing import TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 S = TypeVar("S", bound="RpmSettings")
+
+
+# Connection pieces are plain models mixed into a service's settings class:
+# as BaseSettings they would bring their own (prefix-less) configuration.
 
 
 class RpmSettings(BaseSettings):
@@ -29,7 +33,7 @@ class RpmSettings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus + health port; 0 = off")
 
 
-class KafkaConn(BaseSettings):
+class KafkaConn(BaseModel):
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=3)
 
     @field_validator("kafka_bootstrap")
@@ -42,14 +46,14 @@ class KafkaConn(BaseSettings):
         return v
 
 
-class MqttConn(BaseSettings):
+class MqttConn(BaseModel):
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", pattern=r"^mqtts?://")
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_ca_file: str | None = Field(default=None, description="CA bundle for mqtts://")
 
 
-class DbConn(BaseSettings):
+class DbConn(BaseModel):
     database_url: SecretStr = Field(default=SecretStr("postgresql://127.0.0.1:5432/rpm"))
 
     @field_validator("database_url")

@@ -63,8 +63,8 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
                                key_serializer="raw", value_serializer="raw", partitions=s.partitions)
     candidates_topic = app.topic(names[topics.ALERT_CANDIDATES], key_type=bytes, value_type=bytes,
                                  key_serializer="raw", value_serializer="raw", partitions=s.partitions)
-    table = app.Table(topics.STREAM_TABLES[0], default=None, key_type=bytes, value_type=bytes,
-                      key_serializer="raw", value_serializer="raw", partitions=s.partitions)
+    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    table = app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, partitions=s.partitions)
     batches = Counter("rpm_streams_batches", "reading batches processed", registry=registry)
     emitted = Counter("rpm_streams_candidates", "alert candidates emitted", registry=registry)
     bad = Counter("rpm_streams_bad_records", "records that failed to parse", registry=registry)
@@ -88,7 +88,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
                 bad.inc()
                 log.error("unparseable readings record", extra={"key": key})
                 continue
-            raw = table[key]
+            raw = table.get(key)
             state = hr_window.HrState.model_validate_json(raw) if raw else hr_window.HrState()
             state = hr_window.add(state, batch.readings)
             newest = max(r.t for r in batch.readings)

@@ -1,0 +1,112 @@
+"""`rpm`: one command for every service and tool of the product."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from runtime.settings import load
+
+
+def _bridge(_a: argparse.Namespace) -> int:
+    from ingest.service import run
+    from ingest.settings import BridgeSettings
+
+    return run(load(BridgeSettings))
+
+
+def _streams(_a: argparse.Namespace) -> int:
+    from streams.settings import StreamSettings
+    from streams.worker import run
+
+    return run(load(StreamSettings))
+
+
+def _sink(_a: argparse.Namespace) -> int:
+    from storage.settings import SinkSettings
+    from storage.sink import run
+
+    return run(load(SinkSettings))
+
+
+def _alerts(a: argparse.Namespace) -> int:
+    from alerts.service import run
+    from alerts.settings import AlertSettings
+
+    overrides = {"http_port": a.port} if a.port else {}
+    return run(load(AlertSettings, **overrides))
+
+
+def _up(a: argparse.Namespace) -> int:
+    from cli.up import up
+
+    return up(a)
+
+
+def _sim(a: argparse.Namespace) -> int:
+    from cli.sim_cmd import run_sim
+
+    return run_sim(a)
+
+
+def _schemas(a: argparse.Namespace) -> int:
+    from cli.schemas import write_schemas
+
+    return write_schemas(a.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cli import registry_cmds
+
+    parser = argparse.ArgumentParser(
+        prog="rpm",
+        description="IoMT remote patient monitoring: MQTT -> Kafka -> Faust -> PostgreSQL -> nurse console.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run the whole pipeline with embedded infrastructure and a simulated ward")
+    up.add_argument("--port", type=int, default=8080, help="console HTTP port (default 8080)")
+    up.add_argument("--patients", type=int, default=20, help="simulated patients (default 20)")
+    up.add_argument("--data-dir", default=".rpm-data", help="state directory (default .rpm-data)")
+    up.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: run until Ctrl-C)")
+    up.set_defaults(func=_up)
+
+    sub.add_parser("bridge", help="MQTT -> Kafka bridge (settings: RPM_* env)").set_defaults(func=_bridge)
+    sub.add_parser("streams", help="Faust stream worker (settings: RPM_* env)").set_defaults(func=_streams)
+    sub.add_parser("sink", help="Kafka -> PostgreSQL readings sink (settings: RPM_* env)").set_defaults(func=_sink)
+    al = sub.add_parser("alerts", help="alert service and console HTTP server (settings: RPM_* env)")
+    al.add_argument("--port", type=int, default=None, help="HTTP port (overrides RPM_HTTP_PORT)")
+    al.set_defaults(func=_alerts)
+
+    sim = sub.add_parser("sim", help="simulated device fleet publishing over MQTT")
+    sim.add_argument("--patients", type=int, default=20)
+    sim.add_argument("--deteriorating", type=int, default=1)
+    sim.add_argument("--interval", type=float, default=1.0, help="seconds between messages per device")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    sim.add_argument("--seed-registry", action="store_true", help="register the ward's patients and devices first")
+    sim.set_defaults(func=_sim)
+
+    registry_cmds.add_parsers(sub)
+
+    sc = sub.add_parser("schemas", help="write the wire contract's JSON Schemas (for device makers)")
+    sc.add_argument("--out", default="docs/schemas")
+    sc.set_defaults(func=_schemas)
+
+    try:
+        from streams import score_cli
+    except ImportError:
+        pass
+    else:
+        score_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`rpm db`, `rpm devices`, `rpm patients`: registry administration from the shell."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+import psycopg
+
+from runtime.settings import DbConn, RpmSettings, load
+from storage import registry
+from storage.migrate import migrate
+from wire.messages import DeviceKind
+
+
+class DbSettings(RpmSettings, DbConn):
+    pass
+
+
+def _connect() -> psycopg.Connection:
+    s = load(DbSettings)
+    return psycopg.connect(s.database_url.get_secret_value(), autocommit=True, connect_timeout=5)
+
+
+def _when(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    t = datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        raise argparse.ArgumentTypeError("time needs a UTC offset, e.g. 2026-11-22T08:00:00+07:00")
+    return t
+
+
+def cmd_migrate(_a: argparse.Namespace) -> int:
+    with _connect() as conn:
+        applied = migrate(conn)
+    print(f"applied migrations: {applied}" if applied else "database is up to date")
+    return 0
+
+
+def cmd_patient_add(a: argparse.Namespace) -> int:
+    with _connect() as conn:
+        if a.ward:
+            registry.add_ward(conn, a.ward, a.ward)
+        registry.add_patient(conn, a.patient_id, a.name, a.ward, a.bed, a.spo2_scale)
+    print(f"patient {a.patient_id} saved")
+    return 0
+
+
+def cmd_device_add(a: argparse.Namespace) -> int:
+    with _connect() as conn:
+        registry.add_device(conn, a.device_id, DeviceKind(a.kind))
+    print(f"device {a.device_id} saved")
+    return 0
+
+
+def cmd_assign(a: argparse.Namespace) -> int:
+    with _connect() as conn:
+        try:
+            registry.assign(conn, a.device_id, a.patient_id, _when(a.at))
+        except registry.RegistryError as e:
+            print(f"error: {e}")
+            return 1
+    print(f"device {a.device_id} assigned to {a.patient_id}")
+    return 0
+
+
+def cmd_unassign(a: argparse.Namespace) -> int:
+    with _connect() as conn:
+        ok = registry.unassign(conn, a.device_id, _when(a.at))
+    print(f"device {a.device_id} unassigned" if ok else f"device {a.device_id} had no open assignment")
+    return 0 if ok else 1
+
+
+def cmd_device_list(_a: argparse.Namespace) -> int:
+    with _connect() as conn:
+        rows = registry.list_devices(conn)
+    print(f"{'device':<16}{'kind':<18}{'patient':<12}{'ward':<10}{'bed':<6}since")
+    for r in rows:
+        since = r.started_at.isoformat(timespec="seconds") if r.started_at else "-"
+        print(f"{r.device_id:<16}{r.kind:<18}{r.patient_id or '-':<12}{r.ward_id or '-':<10}{r.bed or '-':<6}{since}")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("migrate", help="apply pending migrations (idempotent)").set_defaults(func=cmd_migrate)
+
+    pat = sub.add_parser("patients", help="patient registry").add_subparsers(dest="pat_cmd", required=True)
+    p = pat.add_parser("add", help="add or update a patient")
+    p.add_argument("patient_id")
+    p.add_argument("--name", required=True, help="display name (kept server-side only)")
+    p.add_argument("--ward")
+    p.add_argument("--bed")
+    p.add_argument("--spo2-scale", type=int, choices=(1, 2), default=1,
+                   help="NEWS2 SpO2 scale; 2 only for hypercapnic respiratory failure")
+    p.set_defaults(func=cmd_patient_add)
+
+    dev = sub.add_parser("devices", help="device registry").add_subparsers(dest="dev_cmd", required=True)
+    d = dev.add_parser("add", help="register a device")
+    d.add_argument("device_id")
+    d.add_argument("--kind", choices=[k.value for k in DeviceKind], required=True)
+    d.set_defaults(func=cmd_device_add)
+    d = dev.add_parser("assign", help="assign a device to a patient from a time on")
+    d.add_argument("device_id")
+    d.add_argument("patient_id")
+    d.add_argument("--at", help="ISO time with offset (default now)")
+    d.set_defaults(func=cmd_assign)
+    d = dev.add_parser("unassign", help="end a device's assignment")
+    d.add_argument("device_id")
+    d.add_argument("--at", help="ISO time with offset (default now)")
+    d.set_defaults(func=cmd_unassign)
+    dev.add_parser("list", help="devices and their current assignment").set_defaults(func=cmd_device_list)

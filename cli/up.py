@@ -1,0 +1,170 @@
+"""`rpm up`: the whole pipeline on one machine.
+
+Starts whatever is not configured as external (PostgreSQL via pgserver, a
+private MQTT broker, the Kafka mock cluster), applies the schema, registers
+a demo ward, then runs every service as its own process, exactly as in
+production, and the simulated ward. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+import psycopg
+
+from cli.sim_cmd import seed_registry
+from embedded import mqtt_broker
+from firmware_sim.ward import demo_ward
+from storage.migrate import migrate
+from wire import topics
+
+SERVICES = ("bridge", "streams", "sink", "alerts")
+
+
+def _step(n: int, total: int, text: str) -> None:
+    print(f"[{n}/{total}] {text}", file=sys.stderr, flush=True)
+
+
+def _console_health(port: int) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            return json.loads(r.read())  # type: ignore[no-any-return]
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read())  # type: ignore[no-any-return]
+    except OSError:
+        return None
+
+
+def up(a: argparse.Namespace) -> int:
+    data = Path(a.data_dir).resolve()
+    logdir = data / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    total = 6
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    with ExitStack() as stack:
+        _step(1, total, "PostgreSQL")
+        if "RPM_DATABASE_URL" not in env:
+            from embedded import postgres
+
+            dsn, server = postgres.start(data / "pg")
+            stack.callback(server.cleanup)
+            env["RPM_DATABASE_URL"] = dsn
+            print("      embedded PostgreSQL 16 (pgserver)", file=sys.stderr)
+        else:
+            print("      external, from RPM_DATABASE_URL", file=sys.stderr)
+        dsn = env["RPM_DATABASE_URL"]
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            applied = migrate(conn)
+            seed_registry(conn, demo_ward(a.patients))
+        print(f"      schema ready (applied {applied or 'nothing new'}); {a.patients} patients registered",
+              file=sys.stderr)
+
+        _step(2, total, "MQTT broker")
+        if "RPM_MQTT_URL" not in env:
+            broker = mqtt_broker.start(data / "mqtt")
+            stack.callback(broker.stop)
+            env["RPM_MQTT_URL"] = broker.url
+            if not broker.supports_v5:
+                env["RPM_MQTT_V5"] = "false"
+            print(f"      embedded {broker.kind} at {broker.url}", file=sys.stderr)
+            if broker.kind == "amqtt":
+                print("      amqtt is a demo broker: install mosquitto for persistent sessions", file=sys.stderr)
+        else:
+            print("      external, from RPM_MQTT_URL", file=sys.stderr)
+
+        _step(3, total, "Kafka")
+        prefix = env.get("RPM_TOPIC_PREFIX", "")
+        if "RPM_KAFKA_BOOTSTRAP" not in env:
+            from embedded.kafka_mock import MockKafka
+
+            kafka = MockKafka()
+            stack.callback(kafka.close)
+            kafka.create_topics(topics.all_topics(prefix))
+            env["RPM_KAFKA_BOOTSTRAP"] = kafka.bootstrap
+            print(f"      librdkafka mock cluster at {kafka.bootstrap} (in memory)", file=sys.stderr)
+        else:
+            print("      external, from RPM_KAFKA_BOOTSTRAP (topics must exist)", file=sys.stderr)
+
+        _step(4, total, f"services: {', '.join(SERVICES)} (logs in {logdir})")
+        env["RPM_HTTP_PORT"] = str(a.port)
+        env.setdefault("RPM_DATA_DIR", str(data / "streams"))
+        procs: list[subprocess.Popen[bytes]] = []
+
+        def spawn(name: str, *args: str) -> None:
+            log = open(logdir / f"{name}.log", "ab")
+            procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log, stderr=log))
+
+        def stop_children() -> None:
+            for p in reversed(procs):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in reversed(procs):
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+        stack.callback(stop_children)
+        for name in SERVICES:
+            spawn(name, name)
+
+        _step(5, total, "waiting for every stage to report healthy")
+        deadline = time.monotonic() + 90
+        health: dict[str, object] | None = None
+        while not stop.is_set() and time.monotonic() < deadline:
+            health = _console_health(a.port)
+            if health and health.get("status") == "ok":
+                break
+            dead = [p.args[3] for p in procs if p.poll() is not None]
+            if dead:
+                print(f"error: service exited: {', '.join(map(str, dead))}; see {logdir}", file=sys.stderr)
+                return 1
+            stop.wait(1)
+        if not health or health.get("status") != "ok":
+            if stop.is_set():
+                return 0
+            print(f"error: not healthy after 90 s: {json.dumps(health)}; see {logdir}", file=sys.stderr)
+            return 1
+
+        _step(6, total, f"simulated ward: {a.patients} patients, 1 deteriorating")
+        spawn("sim", "sim", "--patients", str(a.patients))
+        print(f"\nConsole: http://127.0.0.1:{a.port}/   (alerts API /api/alerts, health /healthz)", file=sys.stderr)
+        print("Press Ctrl-C to stop.\n", file=sys.stderr, flush=True)
+
+        started = time.monotonic()
+        last_report = 0.0
+        while not stop.is_set():
+            if a.duration is not None and time.monotonic() - started >= a.duration:
+                break
+            dead = [str(p.args[3]) for p in procs if p.poll() is not None]
+            if dead:
+                print(f"error: service exited: {', '.join(dead)}; see {logdir}", file=sys.stderr)
+                return 1
+            if time.monotonic() - last_report >= 10:
+                last_report = time.monotonic()
+                try:
+                    with psycopg.connect(dsn, connect_timeout=5) as conn:
+                        n_read, n_alert = conn.execute(
+                            "SELECT (SELECT count(*) FROM readings), (SELECT count(*) FROM alerts)"
+                        ).fetchone() or (0, 0)
+                    print(f"      readings stored: {n_read}, alerts: {n_alert}", file=sys.stderr, flush=True)
+                except psycopg.Error:
+                    pass
+            stop.wait(1)
+        print("stopping…", file=sys.stderr)
+    print("stopped", file=sys.stderr)
+    return 0
