@@ -260,10 +260,11 @@ def _window_fit(
     return slope, float(vm - slope * xm), float(t.size)
 
 
-def _round_rate(rate: float) -> float:
-    # Decimal ROUND_HALF_UP rounds ties away from zero, so rising and falling
-    # rates are treated symmetrically.
-    return float(Decimal(repr(rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+def _round(value: float, quantum: str) -> float:
+    # Rounding makes threshold comparisons immune to float noise in the fit
+    # (e.g. 69.99999999 vs 70). Decimal ROUND_HALF_UP rounds ties away from
+    # zero, so rising and falling rates are treated symmetrically.
+    return float(Decimal(repr(value)).quantize(Decimal(quantum), rounding=ROUND_HALF_UP))
 
 
 def rate_of_change(
@@ -282,7 +283,7 @@ def rate_of_change(
     and :func:`trend_arrow` always agree.
     """
     fit = _window_fit(samples, at, window, min_samples, min_span)
-    return None if fit is None else _round_rate(fit[0])
+    return None if fit is None else _round(fit[0], "0.01")
 
 
 def trend_arrow(rate_mg_dl_per_min: float) -> TrendArrow:
@@ -318,7 +319,7 @@ def predict_glucose(
 
     Model: ordinary least-squares line through readings in [at - 30 min, at]
     (>= 4 readings spanning >= 20 min, so the newest is <= 10 min old),
-    extrapolated to ``at + horizon``. Horizons are limited to 0-60 min; the
+    extrapolated to ``at + horizon`` and rounded to 0.1 mg/dL. Horizons are limited to 0-60 min; the
     intended use is 20 and 30 min. A linear model deliberately over-shoots
     steep trends: it is a screening signal for :func:`predicted_low`, and an
     extrapolated value can be physiologically implausible (even <= 0).
@@ -329,7 +330,7 @@ def predict_glucose(
     if fit is None:
         return None
     slope, value_at_now, _ = fit
-    return value_at_now + slope * horizon.total_seconds() / 60.0
+    return _round(value_at_now + slope * horizon.total_seconds() / 60.0, "0.1")
 
 
 def predicted_low(
