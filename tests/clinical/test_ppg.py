@@ -71,8 +71,10 @@ def test_white_noise_is_rejected(seed: int, fs: float) -> None:
     assert len(r.windows) == 27
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(20))
 def test_brown_noise_never_yields_a_recording_rate(seed: int) -> None:
+    # Seeds 11 and 19 each contain 1-2 windows that pass every per-window gate
+    # by chance; the 25%-good-windows rule is what keeps them from a number.
     x = np.cumsum(np.random.default_rng(seed).standard_normal(3000))
     r = estimate_heart_rate(x, 50.0)
     assert r.hr_bpm is None
