@@ -311,18 +311,21 @@ def predict_glucose(
     at: datetime,
     horizon: timedelta,
     *,
-    fit_window: timedelta = timedelta(minutes=30),
+    fit_window: timedelta = timedelta(minutes=20),
     min_samples: int = 4,
-    min_span: timedelta = timedelta(minutes=20),
+    min_span: timedelta = timedelta(minutes=15),
 ) -> float | None:
     """Predicted mg/dL at ``at + horizon`` by linear extrapolation, or None.
 
-    Model: ordinary least-squares line through readings in [at - 30 min, at]
-    (>= 4 readings spanning >= 20 min, so the newest is <= 10 min old),
-    extrapolated to ``at + horizon`` and rounded to 0.1 mg/dL. Horizons are limited to 0-60 min; the
-    intended use is 20 and 30 min. A linear model deliberately over-shoots
-    steep trends: it is a screening signal for :func:`predicted_low`, and an
-    extrapolated value can be physiologically implausible (even <= 0).
+    Model: ordinary least-squares line through readings in [at - 20 min, at]
+    (>= 4 readings spanning >= 15 min, so the newest is <= 5 min old),
+    extrapolated to ``at + horizon`` and rounded to 0.1 mg/dL. 20 min of
+    history rather than 30 keeps the line from being dragged by a dip or peak
+    that has already turned (a 30-min fit through a recovering V predicts a low
+    that is not coming). Horizons are limited to 0-60 min; intended use is 20
+    and 30 min. A linear model over-shoots steep trends: it is a screening
+    signal for :func:`predicted_low`, and an extrapolated value can be
+    physiologically implausible (even <= 0).
     """
     if not timedelta(0) <= horizon <= timedelta(minutes=60):
         raise ValueError("horizon must be between 0 and 60 minutes")

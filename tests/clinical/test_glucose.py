@@ -313,3 +313,13 @@ def test_consensus_episodes_all_levels() -> None:
         ("hyper", 2, at(65), None, "ongoing", 270),
     ]
     assert consensus_episodes([]) == ()
+
+
+def test_recovering_dip_is_not_predicted_low() -> None:
+    # 0..30 min: fell to 58 at 15 min, recovering since. The 20-min fit sees
+    # 62, 58, 72, 88, 100 (slope +2.12/min); a 30-min fit through the whole V
+    # would have sloped down (-0.28/min) and predicted 69.5 at +30 min.
+    s = trace([110, 85, 62, 58, 72, 88, 100])
+    assert predicted_low(s, at(30)) is False
+    # mean 76 at x=20; fit(30) = 76 + 2.12*10 = 97.2; +30 min: 97.2 + 63.6 = 160.8
+    assert predict_glucose(s, at(30), timedelta(minutes=30)) == pytest.approx(160.8)
