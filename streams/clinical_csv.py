@@ -102,6 +102,17 @@ def _number(text: str, line: int, what: str) -> float:
     return value
 
 
+def _looks_like_data(row: list[str]) -> bool:
+    if len(row) < 2:
+        return False
+    try:
+        parse_time(row[0], 0)
+        float(row[1])
+    except (CsvFormatError, ValueError):
+        return False
+    return True
+
+
 def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
     """Read a (time, glucose) CSV. Unit: ``unit`` argument, else header hint, else values."""
     rows = _rows(path)
@@ -114,7 +125,7 @@ def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
         header_unit: GlucoseUnit | None = (
             "mmol/L" if "mmol" in hint else "mg/dL" if "mg/dl" in hint else None
         )
-    elif time_col is None and glucose_col is None and len(header) >= 2:
+    elif time_col is None and glucose_col is None and _looks_like_data(header):
         time_col, glucose_col, data, header_unit = 0, 1, rows, None  # headerless
     else:
         raise CsvFormatError(
