@@ -11,13 +11,14 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from streams.glucose import GlucoseSample, mmol_l_to_mg_dl
 
 GlucoseUnit = Literal["mg/dL", "mmol/L"]
+UnitSource = Literal["argument", "header", "values"]
 
 # Consensus CGM values in mmol/L never reach 35 (= 630 mg/dL) and values in
 # mg/dL never fall below 35 (CGMs report "Low" under 40), so the ranges do
@@ -36,7 +37,7 @@ class CsvFormatError(ValueError):
 class CgmFile:
     samples: tuple[GlucoseSample, ...]
     unit: GlucoseUnit
-    unit_source: Literal["argument", "header", "values"]
+    unit_source: UnitSource
     skipped_blank_rows: int
 
 
@@ -85,11 +86,11 @@ def parse_time(text: str, line: int) -> datetime:
     try:
         if math.isfinite(epoch):
             seconds = epoch / 1000 if epoch > 1e11 else epoch  # Nightscout uses ms
-            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+            return datetime.fromtimestamp(seconds, tz=UTC)
         t = datetime.fromisoformat(text)
     except (ValueError, OverflowError, OSError) as exc:
         raise CsvFormatError(f"line {line}: cannot parse time {text!r} (use ISO 8601)") from exc
-    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _number(text: str, line: int, what: str) -> float:
@@ -156,6 +157,8 @@ def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
     if not points:
         raise CsvFormatError(f"{path}: no glucose values")
 
+    chosen: GlucoseUnit
+    source: UnitSource
     if unit is not None:
         chosen, source = unit, "argument"
     elif header_unit is not None:

@@ -18,12 +18,11 @@ reads the clock. Episode detection lives in :mod:`streams.glucose_episodes`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -60,9 +59,7 @@ class GlucoseSample(_Frozen):
     def _plausible(cls, v: object) -> object:
         if isinstance(v, bool):
             raise ValueError("glucose must be a number, not a boolean")
-        if isinstance(v, (int, float)) and not (
-            math.isfinite(v) and 0 < v <= _MAX_PLAUSIBLE_MG_DL
-        ):
+        if isinstance(v, (int, float)) and not (math.isfinite(v) and 0 < v <= _MAX_PLAUSIBLE_MG_DL):
             raise ValueError(f"glucose {v} mg/dL is not plausible (0, {_MAX_PLAUSIBLE_MG_DL}]")
         return v
 
@@ -200,7 +197,7 @@ def glucose_metrics(
 
 def utc_from_epoch(epoch_s: float) -> datetime:
     """Epoch seconds back to a UTC datetime (microsecond precision)."""
-    return datetime.fromtimestamp(float(epoch_s), tz=timezone.utc)
+    return datetime.fromtimestamp(float(epoch_s), tz=UTC)
 
 
 # ---------------------------------------------------------------------------

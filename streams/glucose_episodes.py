@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -120,7 +121,7 @@ def find_episodes(
     episodes: list[GlucoseEpisode] = []
     cuts = np.flatnonzero(np.diff(t) > gap_s) + 1
     bounds = np.concatenate(([0], cuts, [t.size]))
-    for seg, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for seg, (a, b) in enumerate(pairwise(bounds.tolist())):
         last_segment = seg == len(bounds) - 2
         # Run starts: segment start plus every state change inside the segment.
         changes = np.flatnonzero(beyond[a + 1 : b] != beyond[a : b - 1]) + a + 1
@@ -128,7 +129,7 @@ def find_episodes(
         ends = np.concatenate((changes, [b]))
         open_start: int | None = None
         extreme_i = -1
-        for i, j in zip(starts, ends):
+        for i, j in zip(starts.tolist(), ends.tolist(), strict=True):
             stop = t[j] if j < b else t[j - 1] + interval.total_seconds()
             long_enough = stop - t[i] >= need_s
             if beyond[i]:

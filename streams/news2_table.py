@@ -9,12 +9,13 @@ implemented here by :func:`round_half_up` and applied by :func:`score_numeric`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from itertools import pairwise
 from types import MappingProxyType
-from typing import Literal, Mapping
-
+from typing import Literal
 
 
 class Parameter(StrEnum):
@@ -84,7 +85,7 @@ def _assert_partition(bands: tuple[ScoreBand, ...], step: Decimal) -> None:
     # A typo in a clinical table must fail at import, not silently mis-score.
     if bands[0].low is not None or bands[-1].high is not None:
         raise AssertionError("NEWS2 table must be unbounded at both ends")
-    for prev, nxt in zip(bands, bands[1:]):
+    for prev, nxt in pairwise(bands):
         if prev.high is None or nxt.low is None or nxt.low != prev.high + step:
             raise AssertionError(f"NEWS2 table gap/overlap between {prev} and {nxt}")
 
@@ -272,5 +273,3 @@ def classify(total: int, red_flag: bool) -> tuple[Band, str]:
     if red_flag:
         return Band.LOW_MEDIUM, "single-3"
     return Band.LOW, "0" if total == 0 else "1-4"
-
-

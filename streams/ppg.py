@@ -74,7 +74,7 @@ class PpgConfig(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> PpgConfig:
-        if not (0 < self.step_s and 0 < self.window_s and 0 < self.low_hz < self.high_hz):
+        if not (self.step_s > 0 and self.window_s > 0 and 0 < self.low_hz < self.high_hz):
             raise ValueError("window/step must be positive and low_hz < high_hz")
         if not 0 < self.min_hr_bpm < self.max_hr_bpm or self.min_beats < 3:
             raise ValueError("need 0 < min_hr < max_hr and min_beats >= 3")
@@ -172,7 +172,7 @@ def analyse_window(
 
     p5, p95 = np.percentile(y, [5, 95])
     prominence = config.min_prominence_fraction * float(p95 - p5)
-    min_distance = max(1, int(math.floor(fs * 60.0 / config.max_hr_bpm)))
+    min_distance = max(1, math.floor(fs * 60.0 / config.max_hr_bpm))
     peaks, _ = find_peaks(y, distance=min_distance, prominence=prominence)
     n = int(peaks.size)
     # The distance rule alone would silently halve a >220 bpm rhythm (every
@@ -186,7 +186,7 @@ def analyse_window(
     median_ibi = float(np.median(ibi))
     hr = 60.0 / median_ibi
     cv = float(np.std(ibi) / np.mean(ibi))
-    corr = _template_correlation(y, peaks, int(round(median_ibi * fs / 2)))
+    corr = _template_correlation(y, peaks, round(median_ibi * fs / 2))
     stats = {"ibi_cv": cv, "template_corr": corr}
     if not config.min_hr_bpm <= hr <= config.max_hr_bpm:
         # Not necessarily impossible physiology (e.g. complete heart block), but
@@ -222,7 +222,7 @@ def _filter_finite_stretches(
     out = np.full(x.shape, np.nan)
     finite = np.isfinite(x)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
-    for a, b in zip(edges[::2], edges[1::2]):
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a >= min_len:
             out[a:b] = band_pass(x[a:b], fs, config)
     return out
@@ -244,8 +244,8 @@ def estimate_heart_rate(
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError("samples must be one-dimensional")
-    width = int(round(config.window_s * fs))
-    step = max(1, int(round(config.step_s * fs)))
+    width = round(config.window_s * fs)
+    step = max(1, round(config.step_s * fs))
     filtered = _filter_finite_stretches(x, fs, config, width)
     windows = tuple(
         analyse_window(x[i : i + width], filtered[i : i + width], fs, i / fs, config)

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from streams.news2 import (
 from streams.ppg import PpgConfig, estimate_heart_rate
 
 Handler = Callable[[argparse.Namespace], int]
+SubParsers = argparse._SubParsersAction  # argparse has no public name for this type
 _MINUTE = timedelta(minutes=1)
 
 
@@ -66,7 +67,7 @@ def _emit(payload: dict[str, Any]) -> None:
 
 def _cmd_news2(args: argparse.Namespace) -> int:
     # CLI readings are "taken now"; only this IO layer reads the clock, never the core.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def num(value: float | None) -> Measurement | None:
         return None if value is None else Measurement(value=value, at=now)
@@ -203,15 +204,15 @@ def _cmd_ppg(args: argparse.Namespace) -> int:
 
 
 def _add(
-    sub: argparse._SubParsersAction, name: str, summary: str, func: Handler
+    sub: SubParsers[argparse.ArgumentParser], name: str, summary: str, func: Handler
 ) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=summary, description=summary)
+    p: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=summary)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=func)
     return p
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Add ``score`` with sub-commands news2, cgm and ppg to an argparse tree."""
     score = subparsers.add_parser(
         "score",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -25,7 +26,7 @@ from streams.glucose_episodes import (
     find_episodes,
 )
 
-T0 = datetime(2024, 3, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 HYPO1 = EpisodeDefinition(kind=EpisodeKind.HYPO, level=1, threshold=70)
 HYPER2 = EpisodeDefinition(kind=EpisodeKind.HYPER, level=2, threshold=250)
@@ -35,7 +36,7 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def trace(values: list[float], step_min: float = 5, t0_min: float = 0) -> list[GlucoseSample]:
+def trace(values: Sequence[float], step_min: float = 5, t0_min: float = 0) -> list[GlucoseSample]:
     return [GlucoseSample(at=at(t0_min + i * step_min), mg_dl=v) for i, v in enumerate(values)]
 
 
@@ -103,10 +104,10 @@ def test_metrics_errors() -> None:
 
 def test_duplicates() -> None:
     s = trace([100, 120])
-    r = glucose_metrics(s + [s[1]])  # QoS-1 redelivery
+    r = glucose_metrics([*s, s[1]])  # QoS-1 redelivery
     assert r.n_samples == 2 and r.mean_mg_dl == 110
     with pytest.raises(ValueError, match="conflicting"):
-        glucose_metrics(s + [GlucoseSample(at=s[1].at, mg_dl=121)])
+        glucose_metrics([*s, GlucoseSample(at=s[1].at, mg_dl=121)])
 
 
 @pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), 2000, True])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -33,7 +33,7 @@ from streams.news2_table import (
     TEMPERATURE_BANDS,
 )
 
-NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 P = Parameter
 
 
@@ -144,7 +144,8 @@ def test_scale2_below_93_does_not_need_oxygen_status() -> None:
 
 NEAR_EDGE = [
     (P.RESP_RATE, 20.4, 0), (P.RESP_RATE, 20.5, 2), (P.RESP_RATE, 8.4, 3), (P.RESP_RATE, 8.5, 1),
-    (P.RESP_RATE, 11.49, 1), (P.RESP_RATE, 11.5, 0), (P.RESP_RATE, 24.49, 2), (P.RESP_RATE, 24.5, 3),
+    (P.RESP_RATE, 11.49, 1), (P.RESP_RATE, 11.5, 0),
+    (P.RESP_RATE, 24.49, 2), (P.RESP_RATE, 24.5, 3),
     (P.SPO2, 91.49, 3), (P.SPO2, 91.5, 2), (P.SPO2, 93.5, 1), (P.SPO2, 95.49, 1), (P.SPO2, 95.5, 0),
     (P.SYSTOLIC_BP, 90.49, 3), (P.SYSTOLIC_BP, 90.5, 2), (P.SYSTOLIC_BP, 110.49, 1),
     (P.SYSTOLIC_BP, 110.5, 0), (P.SYSTOLIC_BP, 219.49, 0), (P.SYSTOLIC_BP, 219.5, 3),
@@ -264,17 +265,16 @@ except ImportError:  # pragma: no cover
     given = None  # type: ignore[assignment]
 
 if given is not None:
+
     @given(st.floats(min_value=0, max_value=100), st.sampled_from([P.RESP_RATE, P.PULSE]))
     def test_property_integer_rounding(x: float, param: Parameter) -> None:
         assert score_numeric(param, x) == _oracle_int(param, _half_up(x, 1))
-
 
     @given(st.floats(min_value=1, max_value=100), st.integers(1, 2), st.booleans())
     def test_property_spo2(x: float, scale: int, on_o2: bool) -> None:
         assert score_numeric(P.SPO2, x, spo2_scale=scale, on_oxygen=on_o2) == _oracle_int(
             P.SPO2, _half_up(x, 1), scale, on_o2
         )
-
 
     @given(st.floats(min_value=20, max_value=45))
     def test_property_temperature(x: float) -> None:
@@ -366,7 +366,13 @@ def test_missing_parameters_make_score_incomplete_lower_bound() -> None:
     r = score_news2(obs, NOW)
     assert not r.complete
     assert r.total == 3 and r.band is Band.LOW_MEDIUM
-    assert set(r.missing) == {P.SPO2, P.AIR_OR_OXYGEN, P.SYSTOLIC_BP, P.CONSCIOUSNESS, P.TEMPERATURE}
+    assert set(r.missing) == {
+        P.SPO2,
+        P.AIR_OR_OXYGEN,
+        P.SYSTOLIC_BP,
+        P.CONSCIOUSNESS,
+        P.TEMPERATURE,
+    }
     assert r.subscores.spo2 is None and r.subscores.resp_rate == 3
     assert r.clinical_response[0].startswith("INCOMPLETE")
     assert summary_text(r).startswith("INCOMPLETE")

@@ -18,7 +18,7 @@ NEWS2_EXAMPLE = [
 
 
 def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
-    code = main(argv + ["--json"])
+    code = main([*argv, "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)  # exactly one JSON document, nothing else on stdout
@@ -79,7 +79,13 @@ def test_news2_scale2_on_oxygen(capsys: pytest.CaptureFixture[str]) -> None:
 def test_news2_missing_is_incomplete(capsys: pytest.CaptureFixture[str]) -> None:
     d = run_json(["score", "news2", "--rr", "26", "--hr", "72"], capsys)
     assert d["complete"] is False and d["total"] == 3
-    assert set(d["missing"]) == {"spo2", "air_or_oxygen", "systolic_bp", "consciousness", "temperature"}
+    assert set(d["missing"]) == {
+        "spo2",
+        "air_or_oxygen",
+        "systolic_bp",
+        "consciousness",
+        "temperature",
+    }
     assert d["subscores"]["spo2"] is None
     assert d["clinical_response"][0].startswith("INCOMPLETE")
     assert main(["score", "news2", "--rr", "26"]) == 0
@@ -139,7 +145,9 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def cgm_csv(values: list[float], header: str = "time,glucose", sep: str = ",") -> str:
-    rows = [f"2024-03-01T{i * 5 // 60:02d}:{i * 5 % 60:02d}:00Z{sep}{v}" for i, v in enumerate(values)]
+    rows = [
+        f"2024-03-01T{i * 5 // 60:02d}:{i * 5 % 60:02d}:00Z{sep}{v}" for i, v in enumerate(values)
+    ]
     return "\n".join([header, *rows]) + "\n"
 
 
@@ -157,8 +165,12 @@ def test_cgm_json_hand_computed(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert d["unit_in_file"] == "mg/dL" and d["n_samples"] == 10
 
 
-def test_cgm_mmol_detection_and_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    f = write(tmp_path, "mmol.csv", cgm_csv([5.5, 3.8, 10.0, 13.9], header="timestamp;sgv", sep=";"))
+def test_cgm_mmol_detection_and_override(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = write(
+        tmp_path, "mmol.csv", cgm_csv([5.5, 3.8, 10.0, 13.9], header="timestamp;sgv", sep=";")
+    )
     d = run_json(["score", "cgm", f], capsys)
     # 5.5 -> 99, 3.8 -> 68, 10.0 -> 180 (in range, not above), 13.9 -> 250 (not above 250)
     assert d["unit_in_file"] == "mmol/L" and d["unit_source"] == "values"
@@ -181,7 +193,9 @@ def test_cgm_vendor_style_header(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert d["n_samples"] == 2 and d["mean_mg_dl"] == pytest.approx((108 + 117) / 2)
 
 
-def test_cgm_headerless_epoch_and_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cgm_headerless_epoch_and_episodes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     t0 = 1_709_251_200  # 2024-03-01T00:00:00Z
     values = [100, 65, 60, 62, 90, 95, 100]
     text = "".join(f"{(t0 + 300 * i) * 1000},{v}\n" for i, v in enumerate(values))  # epoch ms
