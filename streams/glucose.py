@@ -56,10 +56,15 @@ class GlucoseSample(_Frozen):
 
     @field_validator("mg_dl", mode="before")
     @classmethod
-    def _plausible(cls, v: object) -> object:
-        if isinstance(v, bool):
+    def _not_bool(cls, v: object) -> object:
+        if isinstance(v, bool):  # bool is an int subclass; True is not 1 mg/dL
             raise ValueError("glucose must be a number, not a boolean")
-        if isinstance(v, (int, float)) and not (math.isfinite(v) and 0 < v <= _MAX_PLAUSIBLE_MG_DL):
+        return v
+
+    @field_validator("mg_dl")
+    @classmethod
+    def _plausible(cls, v: float) -> float:
+        if not (math.isfinite(v) and 0 < v <= _MAX_PLAUSIBLE_MG_DL):
             raise ValueError(f"glucose {v} mg/dL is not plausible (0, {_MAX_PLAUSIBLE_MG_DL}]")
         return v
 
