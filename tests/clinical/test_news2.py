@@ -278,181 +278,181 @@ def test_property_temperature(x: float) -> None:
 
 
 def test_all_normal_is_zero_low_12_hourly() -> None:
-r = score_news2(full_obs(), NOW)
-assert (r.total, r.band, r.red_flag, r.complete) == (0, Band.LOW, False, True)
-assert r.monitoring_frequency == "Minimum 12 hourly"
-assert r.clinical_response == ("Continue routine NEWS monitoring",)
+    r = score_news2(full_obs(), NOW)
+    assert (r.total, r.band, r.red_flag, r.complete) == (0, Band.LOW, False, True)
+    assert r.monitoring_frequency == "Minimum 12 hourly"
+    assert r.clinical_response == ("Continue routine NEWS monitoring",)
 
 
 def test_worked_example_medium() -> None:
-# RR 21 ->2, SpO2 93 ->2, air 0, SBP 120 0, HR 95 ->1, A 0, 37.5 0 = 5
-r = score_news2(full_obs(rr=21, spo2=93, hr=95, temp=37.5), NOW)
-assert r.subscores.model_dump() == {
-    "resp_rate": 2, "spo2": 2, "air_or_oxygen": 0, "systolic_bp": 0, "pulse": 1,
-    "consciousness": 0, "temperature": 0,
-}  # fmt: skip
-assert (r.total, r.band, r.red_flag) == (5, Band.MEDIUM, False)
-assert r.monitoring_frequency == "Minimum 1 hourly"
-assert "Urgent response threshold" in r.clinical_response
+    # RR 21 ->2, SpO2 93 ->2, air 0, SBP 120 0, HR 95 ->1, A 0, 37.5 0 = 5
+    r = score_news2(full_obs(rr=21, spo2=93, hr=95, temp=37.5), NOW)
+    assert r.subscores.model_dump() == {
+        "resp_rate": 2, "spo2": 2, "air_or_oxygen": 0, "systolic_bp": 0, "pulse": 1,
+        "consciousness": 0, "temperature": 0,
+    }  # fmt: skip
+    assert (r.total, r.band, r.red_flag) == (5, Band.MEDIUM, False)
+    assert r.monitoring_frequency == "Minimum 1 hourly"
+    assert "Urgent response threshold" in r.clinical_response
 
 
 def test_total_4_without_three_is_low_4_to_6_hourly() -> None:
-r = score_news2(full_obs(rr=22, hr=115), NOW)  # 2 + 2
-assert (r.total, r.band, r.red_flag) == (4, Band.LOW, False)
-assert r.monitoring_frequency == "Minimum 4-6 hourly"
+    r = score_news2(full_obs(rr=22, hr=115), NOW)  # 2 + 2
+    assert (r.total, r.band, r.red_flag) == (4, Band.LOW, False)
+    assert r.monitoring_frequency == "Minimum 4-6 hourly"
 
 
 def test_single_three_is_low_medium() -> None:
-r = score_news2(full_obs(acvpu="C"), NOW)
-assert (r.total, r.band, r.red_flag) == (3, Band.LOW_MEDIUM, True)
-assert r.monitoring_frequency == "Minimum 1 hourly"
-r = score_news2(full_obs(sbp=88, hr=95), NOW)  # 3 + 1 = 4 still low-medium
-assert (r.total, r.band) == (4, Band.LOW_MEDIUM)
+    r = score_news2(full_obs(acvpu="C"), NOW)
+    assert (r.total, r.band, r.red_flag) == (3, Band.LOW_MEDIUM, True)
+    assert r.monitoring_frequency == "Minimum 1 hourly"
+    r = score_news2(full_obs(sbp=88, hr=95), NOW)  # 3 + 1 = 4 still low-medium
+    assert (r.total, r.band) == (4, Band.LOW_MEDIUM)
 
 
 def test_red_flag_with_total_five_is_medium() -> None:
-r = score_news2(full_obs(acvpu="V", hr=115), NOW)  # 3 + 2
-assert (r.total, r.band, r.red_flag) == (5, Band.MEDIUM, True)
+    r = score_news2(full_obs(acvpu="V", hr=115), NOW)  # 3 + 2
+    assert (r.total, r.band, r.red_flag) == (5, Band.MEDIUM, True)
 
 
 def test_high_band_continuous_monitoring() -> None:
-# RR 26:3, SpO2 90:3, O2:2, SBP 95:2, HR 120:2, A:0, 38.5:1 = 13
-r = score_news2(full_obs(rr=26, spo2=90, o2="oxygen", sbp=95, hr=120, temp=38.5), NOW)
-assert (r.total, r.band) == (13, Band.HIGH)
-assert r.red_flag_parameters == (P.RESP_RATE, P.SPO2)
-assert r.monitoring_frequency == "Continuous monitoring of vital signs"
-r7 = score_news2(full_obs(rr=22, hr=115, temp=39.5, spo2=95), NOW)  # 2+2+2+1
-assert (r7.total, r7.band) == (7, Band.HIGH)
-r6 = score_news2(full_obs(rr=22, hr=115, temp=39.5), NOW)  # 2+2+2
-assert (r6.total, r6.band) == (6, Band.MEDIUM)
+    # RR 26:3, SpO2 90:3, O2:2, SBP 95:2, HR 120:2, A:0, 38.5:1 = 13
+    r = score_news2(full_obs(rr=26, spo2=90, o2="oxygen", sbp=95, hr=120, temp=38.5), NOW)
+    assert (r.total, r.band) == (13, Band.HIGH)
+    assert r.red_flag_parameters == (P.RESP_RATE, P.SPO2)
+    assert r.monitoring_frequency == "Continuous monitoring of vital signs"
+    r7 = score_news2(full_obs(rr=22, hr=115, temp=39.5, spo2=95), NOW)  # 2+2+2+1
+    assert (r7.total, r7.band) == (7, Band.HIGH)
+    r6 = score_news2(full_obs(rr=22, hr=115, temp=39.5), NOW)  # 2+2+2
+    assert (r6.total, r6.band) == (6, Band.MEDIUM)
 
 
 def test_scale2_copd_patient() -> None:
-r = score_news2(full_obs(spo2=90, o2="oxygen", scale=2), NOW)
-assert (r.subscores.spo2, r.subscores.air_or_oxygen, r.total) == (0, 2, 2)
-r = score_news2(full_obs(spo2=97, o2="oxygen", scale=2), NOW)
-assert (r.subscores.spo2, r.total, r.band) == (3, 5, Band.MEDIUM)
-r = score_news2(full_obs(spo2=97, o2="air", scale=2), NOW)
-assert (r.subscores.spo2, r.total) == (0, 0)
-# same 90% on scale 1 would score 3
-assert score_news2(full_obs(spo2=90, o2="oxygen"), NOW).subscores.spo2 == 3
+    r = score_news2(full_obs(spo2=90, o2="oxygen", scale=2), NOW)
+    assert (r.subscores.spo2, r.subscores.air_or_oxygen, r.total) == (0, 2, 2)
+    r = score_news2(full_obs(spo2=97, o2="oxygen", scale=2), NOW)
+    assert (r.subscores.spo2, r.total, r.band) == (3, 5, Band.MEDIUM)
+    r = score_news2(full_obs(spo2=97, o2="air", scale=2), NOW)
+    assert (r.subscores.spo2, r.total) == (0, 0)
+    # same 90% on scale 1 would score 3
+    assert score_news2(full_obs(spo2=90, o2="oxygen"), NOW).subscores.spo2 == 3
 
 
 @pytest.mark.parametrize(
-"total,flag,band",
-[
-    (0, False, Band.LOW), (1, False, Band.LOW), (4, False, Band.LOW),
-    (3, True, Band.LOW_MEDIUM), (4, True, Band.LOW_MEDIUM), (5, False, Band.MEDIUM),
-    (5, True, Band.MEDIUM), (6, True, Band.MEDIUM), (7, False, Band.HIGH),
-    (7, True, Band.HIGH), (20, True, Band.HIGH),
-],
+    "total,flag,band",
+    [
+        (0, False, Band.LOW), (1, False, Band.LOW), (4, False, Band.LOW),
+        (3, True, Band.LOW_MEDIUM), (4, True, Band.LOW_MEDIUM), (5, False, Band.MEDIUM),
+        (5, True, Band.MEDIUM), (6, True, Band.MEDIUM), (7, False, Band.HIGH),
+        (7, True, Band.HIGH), (20, True, Band.HIGH),
+    ],
 )  # fmt: skip
 def test_classify(total: int, flag: bool, band: Band) -> None:
-assert classify(total, flag)[0] is band
+    assert classify(total, flag)[0] is band
 
 
 # --- missing / stale / indeterminate ---------------------------------------
 
 
 def test_missing_parameters_make_score_incomplete_lower_bound() -> None:
-obs = News2Observations(resp_rate=m(26), pulse=m(70))
-r = score_news2(obs, NOW)
-assert not r.complete
-assert r.total == 3 and r.band is Band.LOW_MEDIUM
-assert set(r.missing) == {
-    P.SPO2,
-    P.AIR_OR_OXYGEN,
-    P.SYSTOLIC_BP,
-    P.CONSCIOUSNESS,
-    P.TEMPERATURE,
-}
-assert r.subscores.spo2 is None and r.subscores.resp_rate == 3
-assert r.clinical_response[0].startswith("INCOMPLETE")
-assert summary_text(r).startswith("INCOMPLETE")
-assert "at least 3" in summary_text(r)
+    obs = News2Observations(resp_rate=m(26), pulse=m(70))
+    r = score_news2(obs, NOW)
+    assert not r.complete
+    assert r.total == 3 and r.band is Band.LOW_MEDIUM
+    assert set(r.missing) == {
+        P.SPO2,
+        P.AIR_OR_OXYGEN,
+        P.SYSTOLIC_BP,
+        P.CONSCIOUSNESS,
+        P.TEMPERATURE,
+    }
+    assert r.subscores.spo2 is None and r.subscores.resp_rate == 3
+    assert r.clinical_response[0].startswith("INCOMPLETE")
+    assert summary_text(r).startswith("INCOMPLETE")
+    assert "at least 3" in summary_text(r)
 
 
 def test_empty_observations_never_look_complete() -> None:
-r = score_news2(News2Observations(), NOW)
-assert not r.complete and r.total == 0 and len(r.missing) == 7
-assert r.clinical_response[0].startswith("INCOMPLETE")
+    r = score_news2(News2Observations(), NOW)
+    assert not r.complete and r.total == 0 and len(r.missing) == 7
+    assert r.clinical_response[0].startswith("INCOMPLETE")
 
 
 def test_validity_window_boundaries() -> None:
-hour = timedelta(hours=1)
-at_edge = full_obs().model_copy(update={"pulse": m(120, NOW - hour)})
-r = score_news2(at_edge, NOW)
-assert r.complete and r.subscores.pulse == 2
-too_old = full_obs().model_copy(update={"pulse": m(120, NOW - hour - timedelta(seconds=1))})
-r = score_news2(too_old, NOW)
-assert not r.complete and r.stale == (P.PULSE,) and r.subscores.pulse is None
-assert r.total == 0
+    hour = timedelta(hours=1)
+    at_edge = full_obs().model_copy(update={"pulse": m(120, NOW - hour)})
+    r = score_news2(at_edge, NOW)
+    assert r.complete and r.subscores.pulse == 2
+    too_old = full_obs().model_copy(update={"pulse": m(120, NOW - hour - timedelta(seconds=1))})
+    r = score_news2(too_old, NOW)
+    assert not r.complete and r.stale == (P.PULSE,) and r.subscores.pulse is None
+    assert r.total == 0
 
 
 def test_custom_validity_for_continuous_monitoring() -> None:
-obs = full_obs().model_copy(update={"spo2": m(90, NOW - timedelta(minutes=6))})
-assert score_news2(obs, NOW).subscores.spo2 == 3
-v = News2Validity(spo2=timedelta(minutes=5))
-r = score_news2(obs, NOW, v)
-assert r.stale == (P.SPO2,) and not r.complete
-assert News2Validity.uniform(timedelta(minutes=5)).temperature == timedelta(minutes=5)
+    obs = full_obs().model_copy(update={"spo2": m(90, NOW - timedelta(minutes=6))})
+    assert score_news2(obs, NOW).subscores.spo2 == 3
+    v = News2Validity(spo2=timedelta(minutes=5))
+    r = score_news2(obs, NOW, v)
+    assert r.stale == (P.SPO2,) and not r.complete
+    assert News2Validity.uniform(timedelta(minutes=5)).temperature == timedelta(minutes=5)
 
 
 def test_future_readings_beyond_skew_are_not_used() -> None:
-ok = full_obs().model_copy(update={"pulse": m(120, NOW + timedelta(minutes=2))})
-assert score_news2(ok, NOW).subscores.pulse == 2
-bad = full_obs().model_copy(update={"pulse": m(120, NOW + timedelta(minutes=3))})
-assert score_news2(bad, NOW).stale == (P.PULSE,)
+    ok = full_obs().model_copy(update={"pulse": m(120, NOW + timedelta(minutes=2))})
+    assert score_news2(ok, NOW).subscores.pulse == 2
+    bad = full_obs().model_copy(update={"pulse": m(120, NOW + timedelta(minutes=3))})
+    assert score_news2(bad, NOW).stale == (P.PULSE,)
 
 
 def test_scale2_high_spo2_without_oxygen_status_is_indeterminate() -> None:
-obs = News2Observations(spo2=m(95), spo2_scale=2)
-r = score_news2(obs, NOW)
-assert r.indeterminate == (P.SPO2,) and r.subscores.spo2 is None and not r.complete
-stale_o2 = full_obs(spo2=95, o2="oxygen", scale=2).model_copy(
-    update={"air_or_oxygen": OxygenObservation(value="oxygen", at=NOW - timedelta(hours=2))}
-)
-r = score_news2(stale_o2, NOW)
-assert r.indeterminate == (P.SPO2,) and r.stale == (P.AIR_OR_OXYGEN,)
+    obs = News2Observations(spo2=m(95), spo2_scale=2)
+    r = score_news2(obs, NOW)
+    assert r.indeterminate == (P.SPO2,) and r.subscores.spo2 is None and not r.complete
+    stale_o2 = full_obs(spo2=95, o2="oxygen", scale=2).model_copy(
+        update={"air_or_oxygen": OxygenObservation(value="oxygen", at=NOW - timedelta(hours=2))}
+    )
+    r = score_news2(stale_o2, NOW)
+    assert r.indeterminate == (P.SPO2,) and r.stale == (P.AIR_OR_OXYGEN,)
 
 
 # --- validation ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-"field,value",
-[
-    ("resp_rate", -1), ("pulse", -0.5), ("spo2", 100.5), ("spo2", 0), ("spo2", 127),
-    ("systolic_bp", -10), ("temperature", 98.6), ("temperature", 10),
-    ("resp_rate", float("nan")), ("pulse", float("inf")),
-],
+    "field,value",
+    [
+        ("resp_rate", -1), ("pulse", -0.5), ("spo2", 100.5), ("spo2", 0), ("spo2", 127),
+        ("systolic_bp", -10), ("temperature", 98.6), ("temperature", 10),
+        ("resp_rate", float("nan")), ("pulse", float("inf")),
+    ],
 )  # fmt: skip
 def test_impossible_values_rejected(field: str, value: float) -> None:
-with pytest.raises(ValueError, match=field):
-    News2Observations(**{field: m(value)})
+    with pytest.raises(ValueError, match=field):
+        News2Observations(**{field: m(value)})
 
 
 def test_other_invalid_inputs() -> None:
-with pytest.raises(ValidationError):
-    Measurement(value=True, at=NOW)
-with pytest.raises(ValidationError):
-    Measurement(value=80, at=datetime(2024, 1, 1))  # naive timestamp
-with pytest.raises(ValidationError):
-    ConsciousnessObservation(value="X", at=NOW)
-with pytest.raises(ValidationError):
-    News2Observations(spo2_scale=3)
-with pytest.raises(ValidationError):
-    News2Observations(heart_rate=m(70))  # typo'd field is not silently ignored
-with pytest.raises(ValueError, match="timezone"):
-    score_news2(full_obs(), datetime(2024, 5, 1, 8, 0))
-with pytest.raises(ValidationError):
-    News2Validity(pulse=timedelta(minutes=-1))
+    with pytest.raises(ValidationError):
+        Measurement(value=True, at=NOW)
+    with pytest.raises(ValidationError):
+        Measurement(value=80, at=datetime(2024, 1, 1))  # naive timestamp
+    with pytest.raises(ValidationError):
+        ConsciousnessObservation(value="X", at=NOW)
+    with pytest.raises(ValidationError):
+        News2Observations(spo2_scale=3)
+    with pytest.raises(ValidationError):
+        News2Observations(heart_rate=m(70))  # typo'd field is not silently ignored
+    with pytest.raises(ValueError, match="timezone"):
+        score_news2(full_obs(), datetime(2024, 5, 1, 8, 0))
+    with pytest.raises(ValidationError):
+        News2Validity(pulse=timedelta(minutes=-1))
 
 
 def test_models_are_frozen() -> None:
-obs = full_obs()
-with pytest.raises(ValidationError):
-    obs.spo2_scale = 2  # type: ignore[misc]
-r = score_news2(obs, NOW)
-with pytest.raises(ValidationError):
-    r.total = 99  # type: ignore[misc]
+    obs = full_obs()
+    with pytest.raises(ValidationError):
+        obs.spo2_scale = 2  # type: ignore[misc]
+    r = score_news2(obs, NOW)
+    with pytest.raises(ValidationError):
+        r.total = 99  # type: ignore[misc]
