@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from streams.news2 import (
@@ -255,9 +257,6 @@ def test_every_rounded_value_in_exactly_one_band(bands: tuple, step: int) -> Non
         )
         assert n == 1, v
 
-
-from hypothesis import given
-from hypothesis import strategies as st
 
 @given(st.floats(min_value=0, max_value=100), st.sampled_from([P.RESP_RATE, P.PULSE]))
 def test_property_integer_rounding(x: float, param: Parameter) -> None:
