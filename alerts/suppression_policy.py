@@ -1,0 +1,141 @@
+"""False-alarm suppression settings per alarm type: a declared table, sources in docs/alarms.md.
+
+Each rule of ``wire.rules`` has one row. A ward may override any field
+(``alarm_settings`` table, scope = ward id); the effective policy is the
+default row with the ward's non-null fields applied.
+
+Sources (full references in docs/alarms.md):
+[G] Görges et al., Anesth Analg 2009: median alarm 17 s; a 14 s delay would
+    have removed 50 %, 19 s 67 % of ignored/ineffective ICU alarms.
+[S] Nellcor OxiMax SatSeconds: alarm when points-below-limit x seconds reaches
+    the setting (10/25/50/100); the "integrate depth over time" idea.
+[W] Welch, Biomed Instrum Technol 2011 (Masimo SafetyNet data): SpO2 limit and
+    a 15 s delay cut alarms most; Rheineck-Leyssius: 15 s delay, -60 % alarms.
+[B] Battelino et al., Diabetes Care 2019: a CGM episode lasts >= 15 min;
+    level 2 hypoglycaemia (< 54 mg/dL) needs immediate action.
+[C] Baysal et al., Diabetes Technol Ther 2014: compression lows are the
+    commonest false CGM lows (minutes to tens of minutes, at night).
+[R] RCP NEWS2 2017, Chart 4: a score band is itself the trigger (no delay).
+[I] IEC 60601-1-8: technical alarms; the device decides delays of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import Final
+
+from wire.rules import CATALOG, Rule, RuleKind
+
+
+class Direction(StrEnum):
+    """Which side of its limit a rule fires on; a per-patient limit override needs it."""
+
+    ABOVE = "above"
+    BELOW = "below"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionPolicy:
+    """How a condition must behave before it becomes an alarm, and before it ends.
+
+    A firing condition becomes an alarm when it has persisted ``delay_s``,
+    or sooner when its severity-weighted area (severity x seconds, in the
+    parameter's unit) reaches ``area``, or at once at ``immediate_severity``.
+    It ends after ``clear_evaluations`` consecutive clear evaluations, or
+    ``clear_hold_s`` after the first clear with no new firing, or when no
+    firing evaluation came for ``stale_after_s`` (sources that never say
+    "clear", such as the 1-minute heart-rate windows).
+    """
+
+    delay_s: float
+    area: float | None = None
+    immediate_severity: float | None = None
+    clear_evaluations: int = 3
+    clear_hold_s: float = 60.0
+    stale_after_s: float | None = 180.0
+    max_gap_s: float = 120.0
+    edge: bool = False  # the source reports changes only (device status): a pending onset completes on a timer
+    artifact_gated: bool = True  # ignore firing evaluations flagged as artifact or during signal loss
+    direction: Direction = Direction.NONE
+
+
+P = SuppressionPolicy
+A, B, N = Direction.ABOVE, Direction.BELOW, Direction.NONE
+H = 3600.0
+# Intermittent measurements (cuff pressure, temperature) are single deliberate
+# readings: no delay, one normal reading clears, and they stay current for hours.
+_SPOT = {"delay_s": 0.0, "clear_evaluations": 1, "stale_after_s": 4 * H, "max_gap_s": 4 * H}
+
+DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
+    # [G]: ~20 s removes most self-correcting alarms; deep excursions are not delayed.
+    Rule.HEART_RATE_HIGH: P(20.0, area=400.0, immediate_severity=40.0, direction=A),
+    # Bradycardia is more dangerous: half the delay, and below 30/min at once.
+    Rule.HEART_RATE_LOW: P(10.0, area=100.0, immediate_severity=10.0, direction=B),
+    # [S] [W]: 15 s delay, SatSeconds 100 (the largest Nellcor setting), 10 points below at once.
+    Rule.SPO2_LOW: P(15.0, area=100.0, immediate_severity=10.0, direction=B),
+    Rule.RESP_RATE_HIGH: P(30.0, area=300.0, immediate_severity=15.0, direction=A),
+    Rule.RESP_RATE_LOW: P(15.0, area=60.0, immediate_severity=4.0, direction=B),
+    Rule.BP_SYSTOLIC_HIGH: P(direction=A, **_SPOT),
+    Rule.BP_SYSTOLIC_LOW: P(direction=B, **_SPOT),
+    Rule.TEMPERATURE_HIGH: P(direction=A, **_SPOT),
+    Rule.TEMPERATURE_LOW: P(direction=B, **_SPOT),
+    # [R]: the score band is the trigger; scores aggregate several parameters already.
+    Rule.NEWS2_MEDIUM: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
+    Rule.NEWS2_HIGH: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
+    Rule.NEWS2_RED_FLAG: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
+    # [B]: level 2 at once; [B] [C]: other glucose alarms must last 15 min (one
+    # episode), which outlasts most compression lows. CGM reads every 5 min.
+    Rule.GLUCOSE_URGENT_LOW: P(0.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60, direction=B),
+    Rule.GLUCOSE_LOW: P(15 * 60.0, immediate_severity=16.0, clear_evaluations=2, stale_after_s=20 * 60,
+                        max_gap_s=20 * 60, direction=B),
+    Rule.GLUCOSE_PREDICTED_LOW: P(0.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60),
+    Rule.GLUCOSE_HIGH: P(15 * 60.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60, direction=A),
+    Rule.GLUCOSE_URGENT_HIGH: P(15 * 60.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60,
+                                direction=A),
+    # [I]: technical alarms are about the equipment; never gated by artifacts.
+    Rule.SIGNAL_LOSS: P(0.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
+    Rule.SENSOR_OFF: P(10.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
+    # The MQTT last will arrives after 1.5 keep-alives; 60 s more rides out Wi-Fi roaming.
+    Rule.DEVICE_OFFLINE: P(60.0, clear_evaluations=1, stale_after_s=None, edge=True, artifact_gated=False),
+    Rule.LOW_BATTERY: P(0.0, clear_evaluations=1, stale_after_s=None, edge=True, artifact_gated=False),
+}
+
+# Conditions of one device (a patient may wear several): tracked per device.
+DEVICE_RULES: Final = frozenset({Rule.SIGNAL_LOSS, Rule.SENSOR_OFF, Rule.DEVICE_OFFLINE, Rule.LOW_BATTERY})
+
+# Technical conditions during which threshold alarms of the same patient are not raised.
+SIGNAL_LOSS_RULES: Final = frozenset({Rule.SIGNAL_LOSS, Rule.SENSOR_OFF, Rule.DEVICE_OFFLINE})
+
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOverride:
+    """A ward's changes to a rule's policy (``alarm_settings`` row); None inherits the default."""
+
+    delay_s: float | None = None
+    area: float | None = None
+    immediate_severity: float | None = None
+    clear_evaluations: int | None = None
+    clear_hold_s: float | None = None
+    stale_after_s: float | None = None
+    max_gap_s: float | None = None
+    artifact_gated: bool | None = None
+
+
+def policy_for(rule: str, override: PolicyOverride | None = None) -> SuppressionPolicy:
+    """The effective policy: the rule's default with the ward's non-null overrides applied."""
+    base = DEFAULTS[Rule(rule)]
+    if override is None:
+        return base
+    changes = {f.name: getattr(override, f.name) for f in fields(PolicyOverride) if getattr(override, f.name) is not None}
+    return replace(base, **changes)
+
+
+def is_known(rule: str) -> bool:
+    return rule in Rule._value2member_map_
+
+
+def kind_of(rule: str) -> RuleKind:
+    return CATALOG[Rule(rule)].kind
