@@ -1,45 +1,85 @@
-"""Alert candidates from Kafka -> alerts in PostgreSQL -> live console push.
+"""Alert candidates and device status from Kafka -> alarm engine in PostgreSQL -> live console push.
 
-Offsets are committed after the database commit; raising is idempotent by
-candidate id, so a redelivered candidate neither duplicates the alert nor
-notifies twice.
+Offsets are committed after the database commit. A redelivered record is a
+no-op: each condition remembers the newest evaluation it applied, and an
+alarm's id is the id of the candidate that began its condition, so neither
+the alarm nor its notifications (deduplicated in the outbox) repeat.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
+from datetime import UTC, datetime
 
 import psycopg
 from kafka import KafkaConsumer
-from prometheus_client import CollectorRegistry, Counter
+from kafka.consumer.fetcher import ConsumerRecord
 
-from alerts import store
+from alerts import device_status, live, processing
 from alerts.broadcast import Broadcaster
+from alerts.engine import Outcome
+from alerts.metrics import AlertMetrics
+from alerts.notification_plan import ChannelsEnabled
 from alerts.settings import AlertSettings
+from alerts.suppression import Evaluation
 from runtime.db_retry import run_with_retry
 from runtime.health import Health
+from storage import registry
 from wire import topics
-from wire.messages import AlertCandidate, Priority
+from wire.messages import AlertCandidate, DeviceStatus
 
 log = logging.getLogger(__name__)
 
 
-class AlertMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        raised = Counter("rpm_alerts_raised", "alerts raised", ["priority"], registry=registry)
-        self.raised = {p: raised.labels(p.value) for p in Priority}
-        self.repeats = Counter("rpm_alerts_candidate_repeats", "candidates already raised", registry=registry)
-        self.bad = Counter("rpm_alerts_bad_records", "records that failed to parse", registry=registry)
+class Registry:
+    """Device -> patient at a time, reloaded every few seconds (device status names devices, not patients)."""
+
+    def __init__(self, refresh_s: float) -> None:
+        self.refresh_s = refresh_s
+        self._snap: registry.AssignmentSnapshot | None = None
+        self._loaded = 0.0
+
+    def patient_at(self, conn: psycopg.Connection, device_id: str, t: datetime) -> str | None:
+        if self._snap is None or time.monotonic() - self._loaded > self.refresh_s:
+            self._snap, self._loaded = registry.load_snapshot(conn), time.monotonic()
+        return self._snap.patient_at(device_id, t)
+
+
+def to_evaluations(
+    recs: list[ConsumerRecord], names: dict[str, str], s: AlertSettings, conn: psycopg.Connection, reg: Registry,
+    metrics: AlertMetrics,
+) -> list[tuple[Evaluation, datetime]]:
+    """Parse records into (evaluation, detected_at); unparseable records are counted and skipped."""
+    out: list[tuple[Evaluation, datetime]] = []
+    for rec in recs:
+        try:
+            if rec.topic == names[topics.ALERT_CANDIDATES]:
+                c = AlertCandidate.model_validate_json(rec.value)
+                out.append((Evaluation.from_candidate(c, s.artifact_share), c.detected_at))
+                continue
+            status = DeviceStatus.model_validate_json(rec.value)
+        except ValueError:
+            metrics.bad.inc()
+            continue
+        received = datetime.fromtimestamp(rec.timestamp / 1000, UTC)
+        patient = reg.patient_at(conn, status.device_id, status.at or received)
+        if patient is None:
+            continue  # not assigned to anyone: nobody to alarm for
+        out += [(e, received) for e in device_status.evaluations(status, patient, received, s.low_battery_pct)]
+    return out
 
 
 def consume(
-    s: AlertSettings, broadcaster: Broadcaster, metrics: AlertMetrics, hc: Health, stop: threading.Event
+    s: AlertSettings, channels: ChannelsEnabled, broadcaster: Broadcaster, metrics: AlertMetrics, hc: Health,
+    stop: threading.Event,
 ) -> None:
     dsn = s.database_url.get_secret_value()
+    all_names = topics.kafka_topics(s.topic_prefix)
+    names = {k: all_names[k].name for k in (topics.ALERT_CANDIDATES, topics.DEVICE_STATUS)}
     consumer = KafkaConsumer(
-        topics.kafka_topics(s.topic_prefix)[topics.ALERT_CANDIDATES].name,
+        *names.values(),
         bootstrap_servers=s.kafka_bootstrap.split(","),
         api_version=(2, 3, 0),
         group_id=f"{s.topic_prefix}rpm-alerts",
@@ -49,33 +89,40 @@ def consume(
         heartbeat_interval_ms=1_000,
     )
     hc.set("kafka", True)
+    reg = Registry(s.registry_refresh_s)
     conn: psycopg.Connection | None = None
     while not stop.is_set():
         hc.beat()
         polled = consumer.poll(timeout_ms=200)
-        cands = []
-        for recs in polled.values():
-            for rec in recs:
-                try:
-                    cands.append(AlertCandidate.model_validate_json(rec.value))
-                except ValueError:
-                    metrics.bad.inc()
-        fresh: list[AlertCandidate] = []
-        if cands:
-            conn, raised = run_with_retry(dsn, conn, lambda c: [x for x in cands if store.raise_alert(c, x)], hc, stop)
-            fresh = raised or []
+        recs = [r for batch in polled.values() for r in batch]
+        outs: list[Outcome] = []
+        if recs:
+            def op(c: psycopg.Connection) -> list[Outcome]:
+                if not c.autocommit:
+                    c.autocommit = True
+                done: list[Outcome] = []
+                for ev, detected in to_evaluations(recs, names, s, c, reg, metrics):
+                    with c.transaction():
+                        out = processing.handle_evaluation(c, ev, datetime.now(UTC), channels, detected)
+                    if out is None:
+                        metrics.bad.inc()  # a rule outside wire.rules
+                    else:
+                        done.append(out)
+                return done
+
+            # On a database outage the whole batch is retried: evaluations that
+            # committed before the failure are recognised as replays.
+            conn, result = run_with_retry(dsn, conn, op, hc, stop)
+            outs = result or []
         if stop.is_set():
             break
         if polled:
             consumer.commit()
-        metrics.repeats.inc(len(cands) - len(fresh))
-        for c in fresh:
-            metrics.raised[c.priority].inc()
-            assert conn is not None
-            view = store.list_alerts(conn, limit=1, alert_id=c.id)
-            if view:
-                broadcaster.publish(json.dumps(view[0].to_json()))
-            log.info("alert raised", extra={"alert_id": c.id, "rule": c.rule, "priority": c.priority.value})
+        if outs and conn is not None:
+            try:
+                live.announce(conn, outs, broadcaster, metrics)
+            except psycopg.Error as e:  # the alarms are committed; the console catches up on reload
+                log.warning("live push failed", extra={"error": str(e)[:200]})
     consumer.close(autocommit=False)
     if conn is not None:
         conn.close()

@@ -1,7 +1,9 @@
 """The console's HTTP service: health of every stage, alerts API, live page.
 
-This is the walking-skeleton console: it shows ward, bed and patient id but
-no names, because sign-in and per-user audit arrive with the console issue.
+The console shows ward, bed and patient id but no names, because sign-in and
+per-user audit arrive with the console issue. Alarm actions (acknowledge,
+pause) and the roster/limit editing live in ``alerts.http_actions``; every
+alarm change is pushed on ``/api/alerts/stream`` as an ``alert`` event.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts import store
+from alerts import http_actions, store
 from alerts.broadcast import Broadcaster
+from alerts.metrics import AlertMetrics
+from alerts.notification_plan import ChannelsEnabled
 from runtime.health import Health
 
 STAGES = ("bridge", "streams", "sink", "alerts")
@@ -30,8 +34,11 @@ def create_app(
     registry: CollectorRegistry,
     hc: Health,
     heartbeat_stale_s: float = 15.0,
+    metrics: AlertMetrics | None = None,
+    channels: ChannelsEnabled = ChannelsEnabled(webhook=False, sms=False),
 ) -> FastAPI:
     app = FastAPI(title="RPM console", version="0.1.0")
+    http_actions.add_routes(app, connect, broadcaster, metrics or AlertMetrics(registry), channels)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -62,9 +69,11 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/api/alerts")
-    def api_alerts(limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, object]]:
+    def api_alerts(
+        limit: int = Query(100, ge=1, le=1000), open_only: bool = Query(False, alias="open")
+    ) -> list[dict[str, object]]:
         with connect() as conn:
-            return [a.to_json() for a in store.list_alerts(conn, limit)]
+            return [a.to_json() for a in store.list_alerts(conn, limit, open_only=open_only)]
 
     @app.get("/api/alerts/stream")
     async def stream() -> StreamingResponse:
