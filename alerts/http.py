@@ -38,7 +38,6 @@ def create_app(
     channels: ChannelsEnabled = ChannelsEnabled(webhook=False, sms=False),
 ) -> FastAPI:
     app = FastAPI(title="RPM console", version="0.1.0")
-    http_actions.add_routes(app, connect, broadcaster, metrics or AlertMetrics(registry), channels)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -94,7 +93,7 @@ def create_app(
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    def metrics_endpoint() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     page = resources.files("alerts.static").joinpath("console.html").read_text(encoding="utf-8")
@@ -103,4 +102,6 @@ def create_app(
     def index() -> str:
         return page
 
+    # After the fixed paths: /api/alerts/{alert_id} must not swallow /api/alerts/stream.
+    http_actions.add_routes(app, connect, broadcaster, metrics or AlertMetrics(registry), channels)
     return app

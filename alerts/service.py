@@ -62,7 +62,9 @@ def run(s: AlertSettings) -> int:
                      s.heartbeat_stale_s, metrics, channels)
     log.info("console listening", extra={"url": f"http://{s.http_host}:{s.http_port}", "webhook": channels.webhook,
                                          "sms": channels.sms})
-    config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn logs (errors included) go through our JSON handler.
+    config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", access_log=False,
+                            log_config=None)
     try:
         uvicorn.Server(config).run()  # handles SIGINT/SIGTERM itself
     finally:
