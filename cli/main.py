@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench.add_parser(sub)
 
+    from alerts import eval_cli
+
+    eval_cli.add_parser(sub)
+
     try:
         from streams import score_cli
     except ImportError:
