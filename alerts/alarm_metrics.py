@@ -54,6 +54,11 @@ class AlarmMetrics:
             registry=registry,
         )
         self.poll_errors = Counter("rpm_alerts_metrics_poll_errors", "failed metric queries", registry=registry)
+        # Every priority's series exists from the start: a dashboard or alert
+        # sees 0, not "no data", before the first alarm of a priority.
+        for p in Priority:
+            for metric in (self.unacknowledged, self.oldest, self.time_to_ack, self.end_to_end):
+                metric.labels(p.value)
         # alert_events ids already observed; None until the first poll, which
         # starts from the newest event rather than replaying history.
         self._last_event_id: int | None = None
