@@ -71,6 +71,7 @@ def consume(
             except psycopg.Error as e:
                 hc.set("database", False, str(e)[:200])
                 log.warning("database error, retrying", extra={"error": str(e)[:200]})
+                hc.beat()  # retrying is alive: a database outage must not restart the service
                 if conn is not None:
                     conn.close()
                 conn = None
