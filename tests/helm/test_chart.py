@@ -89,8 +89,10 @@ def test_probes_split_liveness_from_readiness(production_render: Rendered) -> No
         w = [o for o in production_render.workloads() if o["metadata"]["name"] == f"rpm-{component}"][0]
         c = pod_spec(w)["containers"][0]
         assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
-        assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
         assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+        # The stream workers are "started" once their tables are recovered (ready).
+        startup = "/readyz" if component == "streams" else "/healthz"
+        assert c["startupProbe"]["httpGet"] == {"path": startup, "port": "metrics"}
         assert env_of(c)["RPM_METRICS_PORT"] == "9400"
     streams = pod_spec(production_render.get("StatefulSet", "rpm-streams"))["containers"][0]["startupProbe"]
     # Table recovery from the changelogs may take long: the values give it 30 minutes.

@@ -174,7 +174,7 @@ priorityClassName: {{ . }}
 Pod template of a long-running product service.
 Input: (dict "root" $ "component" "bridge" "values" .Values.bridge
              "args" (list "bridge") "env" (dict ...) "ports" (list ...)
-             "volumes" (list ...) "volumeMounts" (list ...))
+             "volumes" (list ...) "volumeMounts" (list ...) "startupPath" "/healthz")
 The image's entrypoint is `rpm`; args name the subcommand.
 */}}
 {{- define "rpm.podTemplate" -}}
@@ -223,7 +223,7 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
       startupProbe:
-        {{- include "rpm.httpProbe" (dict "path" "/healthz" "port" "metrics" "timing" $c.probes.startup) | nindent 8 }}
+        {{- include "rpm.httpProbe" (dict "path" (.startupPath | default "/healthz") "port" "metrics" "timing" $c.probes.startup) | nindent 8 }}
       livenessProbe:
         {{- include "rpm.httpProbe" (dict "path" "/healthz" "port" "metrics" "timing" $c.probes.liveness) | nindent 8 }}
       readinessProbe:
