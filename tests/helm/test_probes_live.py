@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
 from tests.helm.conftest import Rendered, env_of, pod_spec
 from tests.services import Services, wait_for
+
+pytestmark = pytest.mark.e2e
 
 COMPONENTS = {"bridge": "StatefulSet", "streams": "StatefulSet", "sink": "Deployment", "alerts": "Deployment"}
 
