@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="docs/schemas")
     sc.set_defaults(func=_schemas)
 
+    from cli import bench
+
+    bench.add_parser(sub)
+
     try:
         from streams import score_cli
     except ImportError:
