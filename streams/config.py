@@ -30,6 +30,9 @@ class CoreConfig:
     sliding_ms: int = 15 * MIN
     news2_median_ms: int = 5 * MIN
     news2_validity: News2Validity = field(default_factory=_continuous_validity)
+    # NEWS2 candidates need this many scored parameters (a bedside monitor's
+    # HR, SpO2 and RR); the score itself is always published, marked incomplete.
+    news2_min_scored: int = 3
     # Signal loss after this silence per device kind (0 = never).
     signal_loss_ms: dict[DeviceKind, int] = field(default_factory=lambda: {
         DeviceKind.BEDSIDE_MONITOR: 60_000,

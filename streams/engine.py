@@ -81,11 +81,12 @@ def process(live: Live, hist: History, batch: ReadingBatch, partition: int, cfg:
         hist.spo2_scale = batch.spo2_scale
         out.hist_dirty = True
 
+    lateness = cfg.allowed_lateness_ms
     derived_hr = [x for w in batch.waveforms if (x := _waveform(batch, w, out)) is not None]
     any_valid = bool(derived_hr)
     glucose: list[tuple[int, float]] = []
     for t_ms, hr in derived_hr:
-        out.accepted += windows.add(live, ReadingType.HEART_RATE.value, t_ms, hr, 0, dev, arrival_ms)
+        out.accepted += windows.add(live, ReadingType.HEART_RATE.value, t_ms, hr, 0, dev, arrival_ms, lateness)
     for r in batch.readings:
         rt = r.type
         bits = flag_bits(r.flags) if r.flags else 0
@@ -101,7 +102,7 @@ def process(live: Live, hist: History, batch: ReadingBatch, partition: int, cfg:
             continue
         ok = _instant_ok(rt, r.value, bits)
         any_valid |= ok
-        out.accepted += windows.add(live, rt.value, t_ms, r.value, bits, dev, arrival_ms)
+        out.accepted += windows.add(live, rt.value, t_ms, r.value, bits, dev, arrival_ms, lateness)
         if rt is GLUCOSE and ok and not bits:
             glucose.append((t_ms, r.value))
     if any_valid:
@@ -111,6 +112,7 @@ def process(live: Live, hist: History, batch: ReadingBatch, partition: int, cfg:
     if live.motion_ms:
         newest = max(live.motion_ms)
         live.motion_ms = [m for m in live.motion_ms if m >= newest - cfg.motion_keep_ms]
+    windows.advance(live)
     windows.close_due(pid, live, hist, None, cfg, out)
     return out
 

@@ -11,8 +11,6 @@ the closed minute.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from streams import stats
 from streams.candidates import CLEAR, FIRING, Outputs, candidate, transition
 from streams.config import CoreConfig
@@ -71,7 +69,7 @@ def update_observation(hist: History, vital: ReadingType, end_ms: int, median_ms
     for m in recent:
         total = stats.merge(total, m.s)
     med = stats.median(total)
-    if med is not None:
+    if med is not None and total.n >= VITALS[vital].min_samples:
         hist.obs[param.value] = [med, float(max(m.last_ms for m in recent))]
 
 
@@ -109,8 +107,11 @@ def score_minute(pid: str, hist: History, minute_ms: int, cfg: CoreConfig, out: 
         indeterminate=tuple(p.value for p in result.indeterminate),
         inputs={p: float(v[0]) for p, v in hist.obs.items()},
     ))
-    if result.total >= 7:
-        wanted: Rule | None = Rule.NEWS2_HIGH
+    scored = sum(v is not None for v in subs.values())
+    if scored < cfg.news2_min_scored:
+        wanted: Rule | None = None  # one or two vitals are not a NEWS2 assessment; their own limits alarm
+    elif result.total >= 7:
+        wanted = Rule.NEWS2_HIGH
     elif result.total >= 5:
         wanted = Rule.NEWS2_MEDIUM
     else:
@@ -138,7 +139,3 @@ def score_minute(pid: str, hist: History, minute_ms: int, cfg: CoreConfig, out: 
             f"NEWS2 {prefix}{result.total} ({result.band.value}): {result.monitoring_frequency}",
             value=value, threshold=float(threshold), severity=value - threshold, evidence=evidence))
         hist.news2_firing = wanted.value
-
-
-def observation_valid_for(cfg: CoreConfig, param: Parameter) -> timedelta:
-    return getattr(cfg.news2_validity, param.value)  # type: ignore[no-any-return]

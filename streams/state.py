@@ -51,6 +51,7 @@ class VitalLive:
     late: int = 0
     duplicates: int = 0
     open: dict[int, OpenWindow] = field(default_factory=dict)
+    pending_ms: int = NEVER  # newest event time of the batch being added (transient)
 
 
 @dataclass(slots=True)

@@ -29,15 +29,20 @@ from wire.units import ReadingType
 MINUTE = stats.MINUTE_MS
 
 
-def add(live: Live, vital: str, t_ms: int, value: float, bits: int, dev: int, arrival_ms: int) -> bool:
-    """Put one reading in its window; False if it was late or a duplicate."""
+def add(live: Live, vital: str, t_ms: int, value: float, bits: int, dev: int, arrival_ms: int, lateness_ms: int) -> bool:
+    """Put one reading in its window; False if it was late or a duplicate.
+
+    Late = its window is closed, or the watermark before this batch already
+    passed the window's end + lateness (the batch's own readings may come in
+    any order: the watermark advances after the batch, in ``advance``).
+    """
     vl = live.vitals.get(vital)
     if vl is None:
         vl = live.vitals[vital] = VitalLive()
     if arrival_ms > vl.arrival_ms:
         vl.arrival_ms = arrival_ms
     ws = t_ms - t_ms % MINUTE
-    if ws < vl.closed_before_ms:
+    if ws < vl.closed_before_ms or ws + MINUTE + lateness_ms <= vl.watermark_ms:
         vl.late += 1
         return False
     w = vl.open.get(ws)
@@ -52,9 +57,16 @@ def add(live: Live, vital: str, t_ms: int, value: float, bits: int, dev: int, ar
     w.v.append(value)
     w.f.append(bits)
     w.d.append(dev)
-    if t_ms > vl.watermark_ms:
-        vl.watermark_ms = t_ms
+    if t_ms > vl.pending_ms:
+        vl.pending_ms = t_ms
     return True
+
+
+def advance(live: Live) -> None:
+    """Move each vital's watermark to the newest reading of the batch just added."""
+    for vl in live.vitals.values():
+        if vl.pending_ms > vl.watermark_ms:
+            vl.watermark_ms = vl.pending_ms
 
 
 def _due(vl: VitalLive, wall_ms: int | None, cfg: CoreConfig) -> list[int]:
