@@ -82,7 +82,8 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     scores = app.topic(names[topics.SCORES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     cands = app.topic(names[topics.ALERT_CANDIDATES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, partitions=s.partitions))
+    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
+                                 partitions=s.partitions))
     m = Metrics(registry)
 
     async def publish(pid: str, out: Outputs, live: Live) -> None:
