@@ -16,6 +16,7 @@ import faust
 
 def main() -> None:
     bootstrap, topic, partitions, expected = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    sys.argv = sys.argv[:1]  # Faust's worker parses the command line itself
     app = faust.App(f"noop-{os.getpid()}", broker=f"kafka://{bootstrap}", topic_allow_declare=False,
                     topic_disable_leader=True, store="memory://", web_enabled=False,
                     consumer_auto_offset_reset="earliest", broker_session_timeout=10, broker_heartbeat_interval=1)

@@ -69,14 +69,20 @@ class Assessment:
 
 
 def _hampel(x: F64, k: int, sigma: float, floor: float) -> Bool:
-    """True where x[i] is a spike relative to the median of x[i-k .. i+k] (edges truncated)."""
-    padded = np.concatenate((np.full(k, np.nan), x, np.full(k, np.nan)))
-    win = sliding_window_view(padded, 2 * k + 1)
-    enough = np.count_nonzero(~np.isnan(win), axis=1) > k  # need more than half a window of context
-    med = np.nanmedian(win, axis=1)
-    mad = np.nanmedian(np.abs(win - med[:, None]), axis=1)
+    """True where x[i] is a spike relative to the median of x[i-k .. i+k].
+
+    Edges are padded by reflection (the sample itself is not repeated), which
+    keeps a full window, with the sample counted once, at both ends; with
+    fewer than 2k + 1 samples there is too little context and nothing is
+    called a spike. (np.nanmedian with NaN padding was 10x slower.)
+    """
+    if x.size <= 2 * k:
+        return np.zeros(x.size, dtype=np.bool_)
+    win = sliding_window_view(np.pad(x, k, mode="reflect"), 2 * k + 1)
+    med = np.median(win, axis=1)
+    mad = np.median(np.abs(win - med[:, None]), axis=1)
     limit = np.maximum(sigma * 1.4826 * mad, floor)
-    return enough & (np.abs(x - med) > limit)
+    return np.abs(x - med) > limit
 
 
 def _flatline(t: I64, v: F64, ctx: Context, flatline_s: float) -> tuple[Bool, Context]:
