@@ -160,7 +160,8 @@ def noop_faust(bootstrap: str, topic: str, partitions: int, expected: int) -> fl
                           str(expected)], cwd=REPO, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"no-op Faust agent failed: {out.stderr[-2000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    line = next(x for x in out.stdout.splitlines() if x.lstrip().startswith('{"records"'))  # Faust adds tty codes
+    result = json.loads(line[line.index("{"):])
     return float(result["records"]) / float(result["seconds"])
 
 
