@@ -160,8 +160,11 @@ def noop_faust(bootstrap: str, topic: str, partitions: int, expected: int) -> fl
                           str(expected)], cwd=REPO, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"no-op Faust agent failed: {out.stderr[-2000:]}")
-    line = next(x for x in out.stdout.splitlines() if x.lstrip().startswith('{"records"'))  # Faust adds tty codes
-    result = json.loads(line[line.index("{"):])
+    text = out.stdout + out.stderr  # Faust may redirect stdout and adds tty codes
+    at = text.find('{"records"')
+    if at < 0:
+        raise RuntimeError(f"no result from the no-op Faust agent: {text[-2000:]}")
+    result = json.loads(text[at:text.index("}", at) + 1])
     return float(result["records"]) / float(result["seconds"])
 
 
