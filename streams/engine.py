@@ -65,11 +65,15 @@ def _waveform(batch: ReadingBatch, w: WaveformSnippet, out: Outputs) -> tuple[in
     return end_ms, round(hr, 1)
 
 
-def process(live: Live, hist: History, batch: ReadingBatch, partition: int, cfg: CoreConfig) -> Outputs:
+def process(
+    live: Live, hist: History, batch: ReadingBatch, partition: int, cfg: CoreConfig, seen_tick_ms: int = 0
+) -> Outputs:
+    """``seen_tick_ms``: newest tick time the worker saw on this partition. A lagging
+    worker must not treat a batch it is only now processing as long quiet."""
     out = Outputs(live_dirty=True)
     pid = batch.patient_id
     live.partition = partition
-    sent_ms, arrival_ms = stats.to_ms(batch.sent_at), stats.to_ms(batch.received_at)
+    sent_ms, arrival_ms = stats.to_ms(batch.sent_at), max(stats.to_ms(batch.received_at), seen_tick_ms)
     recent = live.recent.setdefault(batch.device_id, [])
     if [batch.seq, sent_ms] in recent:
         out.duplicate_batch, out.live_dirty = True, False

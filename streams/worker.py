@@ -85,6 +85,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
                                  partitions=s.partitions))
     m = Metrics(registry)
+    last_tick: dict[int, int] = {}  # partition -> newest tick time seen (in replay order)
 
     async def publish(pid: str, out: Outputs, live: Live) -> None:
         key = pid.encode()
@@ -110,7 +111,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             return
         pid = batch.patient_id
         live, hist = store.get(pid)
-        out = engine.process(live, hist, batch, partition, cfg)
+        out = engine.process(live, hist, batch, partition, cfg, last_tick.get(partition, 0))
         await publish(pid, out, live)
         m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty))
         m.batches.inc()
@@ -124,6 +125,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             m.bad.inc()
             return
         m.ticks.inc()
+        last_tick[partition] = max(last_tick.get(partition, 0), now_ms)
         for pid in list(store.patients(partition)):
             live, hist = store.get(pid)
             out = engine.tick(pid, live, hist, now_ms, cfg)
