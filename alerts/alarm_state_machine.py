@@ -92,15 +92,15 @@ def retrigger(alarm: Alarm, at: datetime, value: float | None, severity: float) 
     """The condition fired again: update the one alarm instead of raising another."""
     if alarm.state not in OPEN:
         return alarm, ()
-    changes: dict[str, object] = {
+    alarm = alarm.model_copy(update={
         "trigger_count": alarm.trigger_count + 1,
         "last_value": value if value is not None else alarm.last_value,
         "worst_severity": max(alarm.worst_severity, severity),
-    }
+    })
     if alarm.condition_present:
-        return alarm.model_copy(update=changes), ()
+        return alarm, ()
     return _move(alarm, EventKind.CONDITION_RETURNED, alarm.state, at, "condition present again",
-                 condition_present=True, **changes)
+                 condition_present=True)
 
 
 def condition_cleared(alarm: Alarm, at: datetime, policy: AlarmPolicy, reason: str) -> Result:

@@ -16,7 +16,7 @@ import psycopg
 from alerts.alarm_model import Alarm
 from alerts.engine import Outcome
 from alerts.notification_plan import Dispatch, Notification
-from alerts.suppression import ConditionState, Evaluation, Phase
+from alerts.suppression import ConditionState, Evaluation, Phase, loss_gates
 from alerts.suppression_policy import SIGNAL_LOSS_RULES, SuppressionPolicy
 
 _ALARM_COLS = (
@@ -46,14 +46,13 @@ def save_condition(conn: psycopg.Connection, cond: ConditionState, policy: Suppr
     )
 
 
-def signal_lost(conn: psycopg.Connection, patient_id: str, device_id: str | None) -> bool:
-    """A signal-loss condition (signal loss, sensor off, device offline) of this patient's device is not idle."""
-    row = conn.execute(
-        "SELECT 1 FROM alarm_conditions WHERE patient_id = %s AND rule = ANY(%s) AND phase <> 'idle'"
-        " AND (%s::text IS NULL OR source IN ('', %s)) LIMIT 1",
-        (patient_id, [r.value for r in SIGNAL_LOSS_RULES], device_id, device_id),
-    ).fetchone()
-    return row is not None
+def signal_lost(conn: psycopg.Connection, ev: Evaluation) -> bool:
+    """A signal-loss condition (signal loss, sensor off, device offline) of the patient that concerns ``ev``."""
+    rows = conn.execute(
+        "SELECT source FROM alarm_conditions WHERE patient_id = %s AND rule = ANY(%s) AND phase <> 'idle'",
+        (ev.patient_id, [r.value for r in SIGNAL_LOSS_RULES]),
+    ).fetchall()
+    return any(loss_gates(r[0], ev) for r in rows)
 
 
 def _alarm(row: tuple[object, ...]) -> Alarm:

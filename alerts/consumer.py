@@ -87,6 +87,9 @@ def consume(
         auto_offset_reset="earliest",
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
+        # Candidates are few and every millisecond is alarm latency: do not let
+        # the broker hold a fetch for the default 500 ms waiting for more.
+        fetch_max_wait_ms=20,
     )
     hc.set("kafka", True)
     reg = Registry(s.registry_refresh_s)

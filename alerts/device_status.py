@@ -44,5 +44,5 @@ def _ev(
     return Evaluation(
         candidate_id=AlertCandidate.make_id(patient_id, f"{rule.value}|{device_id}", t),
         patient_id=patient_id, rule=rule.value, firing=firing, severity=severity, priority=CATALOG[rule].priority,
-        value=value, window_start=t, window_end=t, device_id=device_id, message=message,
+        value=value, window_start=t, window_end=t, device_id=device_id, message=message, source=device_id,
     )

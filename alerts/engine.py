@@ -76,7 +76,7 @@ def apply_limit(ev: Evaluation, limit: float | None, direction: Direction) -> Ev
 
 def source_of(ev: Evaluation) -> str:
     """Device-level technical conditions are tracked per device; everything else per patient."""
-    return (ev.device_id or "") if ev.rule in DEVICE_RULES else ""
+    return ev.source if ev.rule in DEVICE_RULES else ""
 
 
 def on_evaluation(

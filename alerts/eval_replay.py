@@ -25,7 +25,7 @@ from alerts import engine
 from alerts.alarm_model import SOUNDING, Alarm
 from alerts.engine import Context
 from alerts.routing import PatientPlace
-from alerts.suppression import ConditionState, Evaluation, Phase
+from alerts.suppression import ConditionState, Evaluation, Phase, loss_gates
 from alerts.suppression_policy import SIGNAL_LOSS_RULES, policy_for
 from wire.messages import Priority
 
@@ -75,17 +75,14 @@ class Replay:
             else:
                 self._apply(key, engine.acknowledge(self.alarms[key], "eval-nurse", ctx, at))
 
-    def _signal_lost(self, patient_id: str, device_id: str | None) -> bool:
-        for k in self._by_patient.get(patient_id, set()):
-            if k[1] in SIGNAL_LOSS_RULES and self.conds[k].phase is not Phase.IDLE and (
-                    device_id is None or k[2] in ("", device_id)):
-                return True
-        return False
+    def _signal_lost(self, ev: Evaluation) -> bool:
+        return any(k[1] in SIGNAL_LOSS_RULES and self.conds[k].phase is not Phase.IDLE and loss_gates(k[2], ev)
+                   for k in self._by_patient.get(ev.patient_id, set()))
 
     def feed(self, ev: Evaluation) -> None:
         self._tick_patient(ev.patient_id, ev.window_end)
         key = (ev.patient_id, ev.rule, engine.source_of(ev))
-        lost = ev.firing and self._signal_lost(ev.patient_id, ev.device_id)
+        lost = ev.firing and self._signal_lost(ev)
         out = engine.on_evaluation(self.conds.get(key), self.alarms.get(key), ev, self._ctx(ev.patient_id),
                                    ev.window_end, signal_lost=lost)
         self._by_patient.setdefault(ev.patient_id, set()).add(key)

@@ -176,16 +176,17 @@ def _emit(p: str, rule: Rule, tl: Timeline, start: datetime) -> list[AlertCandid
             last_firing = k
     if last_firing is not None:
         emit_at += [(last_firing + cadence * i, None) for i in range(1, CLEAR_EVALS + 1)]
-    for k, s in emit_at:
+    for k, smp in emit_at:
         t = _at(start, k)
-        firing = s is not None
-        evidence: dict[str, float | int | str] = {"samples": 5 - s.flagged, "flagged_samples": s.flagged} if s else {}
+        firing = smp is not None
+        evidence: dict[str, float | int | str] = (
+            {"samples": 5 - smp.flagged, "flagged_samples": smp.flagged} if smp else {})
         out.append(AlertCandidate(
             id=AlertCandidate.make_id(p, rule.value, t), patient_id=p, rule=rule.value,
             status=CandidateStatus.FIRING if firing else CandidateStatus.CLEAR,
-            severity=round(s.severity, 2) if s else 0.0, device_id=f"dev-{p}",
+            severity=round(smp.severity, 2) if smp else 0.0, device_id=f"dev-{p}",
             priority=CATALOG[rule].priority if rule is not Rule.SPO2_LOW else Priority.HIGH,
-            value=s.value if s else None, threshold=LIMITS.get(rule), window_start=t, window_end=t, detected_at=t,
+            value=smp.value if smp else None, threshold=LIMITS.get(rule), window_start=t, window_end=t, detected_at=t,
             message=f"{rule.value} {'firing' if firing else 'clear'}", evidence=evidence,
         ))
     return out

@@ -72,7 +72,7 @@ def add_routes(
 
     @app.post("/api/alerts/{alert_id}/ack")
     def ack(alert_id: str, body: AckBody | None = None, user: str = UserHeader) -> dict[str, object]:
-        def act(conn: psycopg.Connection) -> tuple[Outcome, bool]:
+        def act(conn: psycopg.Connection) -> Outcome:
             return processing.acknowledge(conn, alert_id, user, datetime.now(UTC), channels, body.note if body else "")
 
         return _alarm_action(connect, act, broadcaster, metrics)
@@ -81,8 +81,8 @@ def add_routes(
     def pause(alert_id: str, body: PauseBody | None = None, user: str = UserHeader) -> dict[str, object]:
         seconds = body.seconds if body else 120.0
 
-        def act(conn: psycopg.Connection) -> tuple[Outcome, bool]:
-            return processing.pause(conn, alert_id, user, seconds, datetime.now(UTC), channels), False
+        def act(conn: psycopg.Connection) -> Outcome:
+            return processing.pause(conn, alert_id, user, seconds, datetime.now(UTC), channels)
 
         return _alarm_action(connect, act, broadcaster, metrics)
 
@@ -140,18 +140,18 @@ def add_routes(
 
 
 def _alarm_action(
-    connect: Callable[[], psycopg.Connection], act: Callable[[psycopg.Connection], tuple[Outcome, bool]],
+    connect: Callable[[], psycopg.Connection], act: Callable[[psycopg.Connection], Outcome],
     broadcaster: Broadcaster, metrics: AlertMetrics,
 ) -> dict[str, object]:
     with connect() as conn:
         try:
             with conn.transaction():
-                out, first_ack = act(conn)
+                out = act(conn)
         except processing.NotFound:
             raise HTTPException(404, "no such alert") from None
         except TransitionError as e:
             raise HTTPException(409, str(e)) from None
-        metrics.observe(out, first_ack=first_ack)  # after the commit
+        metrics.observe(out)  # after the commit
         assert out.alarm is not None
         views = store.list_alerts(conn, limit=1, alert_id=out.alarm.id)
         view = views[0].to_json()

@@ -6,7 +6,7 @@ patient, alarm or person.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
 from alerts.alarm_model import EventKind
 from alerts.engine import Outcome
@@ -15,8 +15,6 @@ from alerts.suppression import Signal
 from wire.messages import Priority
 from wire.rules import Rule
 
-# Seconds; IEC-style escalation steps sit at 60 s and 300 s.
-TTA_BUCKETS = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800, 3600)
 SUPPRESSED = (Signal.DISMISSED, Signal.HELD_ARTIFACT, Signal.HELD_SIGNAL_LOSS, Signal.STALE)
 OUTCOMES = ("sent", "retry", "dead")
 
@@ -29,9 +27,6 @@ class AlertMetrics:
         alarms = Counter("rpm_alarms_raised", "alarms raised by priority and type", ["priority", "rule"],
                          registry=registry)
         self.alarms = {(p, r.value): alarms.labels(p.value, r.value) for p in Priority for r in Rule}
-        tta = Histogram("rpm_alarm_time_to_acknowledge_seconds", "from raise to first acknowledgement",
-                        ["priority"], buckets=TTA_BUCKETS, registry=registry)
-        self.time_to_ack = {p: tta.labels(p.value) for p in Priority}
         esc = Counter("rpm_alarm_escalations", "escalation steps taken", ["priority"], registry=registry)
         self.escalations = {p: esc.labels(p.value) for p in Priority}
         trans = Counter("rpm_alarm_transitions", "alarm transitions recorded", ["event"], registry=registry)
@@ -46,8 +41,8 @@ class AlertMetrics:
         self.bad = Counter("rpm_alerts_bad_records", "records that failed to parse or name no known rule",
                            registry=registry)
 
-    def observe(self, out: Outcome, first_ack: bool = False) -> None:
-        """Count one committed outcome; ``first_ack``: this acknowledgement is the alarm's first (time to ack)."""
+    def observe(self, out: Outcome) -> None:
+        """Count one committed outcome (time to acknowledge: ``alerts.alarm_metrics``, from the database)."""
         if out.signal in self.suppressed:
             self.suppressed[out.signal].inc()
         if out.signal is Signal.STALE:
@@ -59,9 +54,5 @@ class AlertMetrics:
                 counter.inc()
         for t in out.transitions:
             self.transitions[t.kind].inc()
-            if out.alarm is None:
-                continue
-            if t.kind is EventKind.ESCALATED:
+            if t.kind is EventKind.ESCALATED and out.alarm is not None:
                 self.escalations[out.alarm.priority].inc()
-            if t.kind is EventKind.ACKNOWLEDGED and first_ack:
-                self.time_to_ack[out.alarm.priority].observe((t.at - out.alarm.raised_at).total_seconds())

@@ -44,7 +44,7 @@ def next_attempt(attempts_done: int, policy: RetryPolicy) -> float | None:
     """Seconds until the next attempt after ``attempts_done`` failures; None: give up (dead letter)."""
     if attempts_done >= policy.max_attempts:
         return None
-    return min(policy.base_s * 2 ** (attempts_done - 1), policy.max_backoff_s)
+    return min(policy.base_s * 2.0 ** (attempts_done - 1), policy.max_backoff_s)
 
 
 def claim(conn: psycopg.Connection, channel: Channel, now: datetime) -> OutboxRow | None:

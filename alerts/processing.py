@@ -34,7 +34,7 @@ def handle_evaluation(
     cond = alarm_store.load_condition(conn, ev.patient_id, ev.rule, source)
     alarm = _open_alarm(conn, ev.patient_id, ev.rule, source, cond.alarm_id if cond else None)
     ctx = config_store.load_context(conn, ev.patient_id, now, channels)
-    lost = ev.firing and alarm_store.signal_lost(conn, ev.patient_id, ev.device_id)
+    lost = ev.firing and alarm_store.signal_lost(conn, ev)
     out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
     if not alarm_store.persist(conn, out, ctx.suppression_policy(ev.rule), detected_at):
         return None
@@ -75,13 +75,12 @@ def tick_alarm(conn: psycopg.Connection, alarm_id: str, now: datetime, channels:
 
 def acknowledge(
     conn: psycopg.Connection, alarm_id: str, actor: str, now: datetime, channels: ChannelsEnabled, note: str = ""
-) -> tuple[Outcome, bool]:
-    """Returns the outcome and whether this was the alarm's first acknowledgement."""
+) -> Outcome:
     alarm = _user_target(conn, alarm_id)
     ctx = config_store.load_context(conn, alarm.patient_id, now, channels)
     out = engine.acknowledge(alarm, actor, ctx, now, note)
     alarm_store.persist(conn, out, None, now)
-    return out, alarm.acknowledged_at is None
+    return out
 
 
 def pause(

@@ -9,7 +9,7 @@ import psycopg
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from alerts import delivery, timers
+from alerts import alarm_metrics, delivery, timers
 from alerts.broadcast import Broadcaster
 from alerts.channels import SmsGateway, Webhook
 from alerts.consumer import consume
@@ -52,6 +52,11 @@ def run(s: AlertSettings) -> int:
     dsn = s.database_url.get_secret_value()
     channels = channels_of(s)
     heartbeat.start(dsn, "alerts", s.alerts_instance, hc.snapshot, stop)
+    # Liveness/readiness of this process alone on the metrics port (the
+    # console's /healthz reports every stage, so a probe must not use it).
+    if s.metrics_port:
+        health.serve(s.metrics_port, registry, hc)
+    alarm_metrics.start(dsn, alarm_metrics.AlarmMetrics(registry), stop)
     worker = threading.Thread(
         target=consume, args=(s, channels, broadcaster, metrics, hc, stop), name="alert-consumer", daemon=True
     )

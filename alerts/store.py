@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import psycopg
+
+from wire.messages import AlertCandidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +76,26 @@ def events(conn: psycopg.Connection, alert_id: str) -> list[EventView]:
         "SELECT event, actor, at, detail FROM alert_events WHERE alert_id = %s ORDER BY at, id", (alert_id,)
     )
     return [EventView(*r) for r in rows]
+
+
+def raise_alert(conn: psycopg.Connection, c: AlertCandidate, actor: str = "system") -> bool:
+    """Record an alert straight from a candidate, with its 'raised' event; False if it exists already.
+
+    For tools and tests that need an alert row. The service raises alarms
+    through the lifecycle (``alerts.engine``), which decides whether and when.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO alerts (id, patient_id, rule, parameter, priority, value, threshold, message,"
+            " window_start, window_end, detected_at, evidence, last_value)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+            (c.id, c.patient_id, c.rule, c.parameter.value if c.parameter else None, c.priority.value, c.value,
+             c.threshold, c.message, c.window_start, c.window_end, c.detected_at, json.dumps(c.evidence), c.value),
+        ).fetchone()
+        if row is None:
+            return False
+        conn.execute(
+            "INSERT INTO alert_events (alert_id, event, actor, detail) VALUES (%s, 'raised', %s, %s)",
+            (c.id, actor, json.dumps({"rule": c.rule})),
+        )
+        return True

@@ -25,8 +25,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from alerts.suppression_policy import SuppressionPolicy
-from wire.messages import AlertCandidate, CandidateStatus, Priority
+from alerts.suppression_policy import DEVICE_RULES, SuppressionPolicy
+from wire.messages import AlertCandidate, CandidateStatus, DeviceKind, Priority
 
 
 class Phase(StrEnum):
@@ -70,6 +70,7 @@ class Evaluation(BaseModel):
     parameter: str | None = None
     artifact: bool = False
     message: str = ""
+    source: str = ""  # device-level technical conditions: the device (or device kind) they concern
 
     @classmethod
     def from_candidate(cls, c: AlertCandidate, artifact_share: float = 0.5) -> Evaluation:
@@ -78,20 +79,51 @@ class Evaluation(BaseModel):
             severity=c.severity, priority=c.priority, value=c.value, threshold=c.threshold,
             window_start=c.window_start, window_end=c.window_end, device_id=c.device_id,
             parameter=c.parameter.value if c.parameter else None, artifact=is_artifact(c.evidence, artifact_share),
-            message=c.message,
+            message=c.message, source=source_of(c.rule, c.device_id, c.evidence),
         )
+
+
+def source_of(rule: str, device_id: str | None, evidence: dict[str, float | int | str]) -> str:
+    """Device-level technical conditions are tracked per device (the streams' signal loss: per device kind)."""
+    if rule not in DEVICE_RULES:
+        return ""
+    kind = evidence.get("device_kind")
+    return device_id or (kind if isinstance(kind, str) else "")
+
+
+def loss_gates(loss_source: str, ev: Evaluation) -> bool:
+    """Whether a present signal-loss condition with ``loss_source`` holds back evaluation ``ev``.
+
+    Patient-level loss (no source) holds back everything; a device kind holds
+    back what that kind measures (a CGM: glucose; other kinds: vital signs);
+    a device id only evaluations that name the same device. When unsure, do
+    not hold back: a missed suppression costs a false alarm, a wrong one a
+    missed alarm.
+    """
+    if loss_source == "":
+        return True
+    glucose = ev.rule.startswith("glucose")
+    if loss_source == DeviceKind.CGM.value:
+        return glucose
+    if loss_source in DeviceKind._value2member_map_:
+        return not glucose
+    return ev.device_id == loss_source
 
 
 def is_artifact(evidence: dict[str, float | int | str], share: float) -> bool:
     """The evaluation rests on doubtful samples: explicitly marked, or too many device-flagged samples.
 
     Contract with streams (docs/alarms.md): ``evidence["artifact"]`` truthy, or
-    ``flagged_samples / (samples + flagged_samples) >= share``.
+    ``flagged / (samples + flagged) >= share`` where ``flagged`` is
+    ``flagged_samples`` (device flags) or ``rejected`` (the streams' filters).
     """
     mark = evidence.get("artifact")
     if mark not in (None, 0, "0", "", "false", "False"):
         return True
-    flagged, good = evidence.get("flagged_samples"), evidence.get("samples")
+    # Streams count samples their artifact filters rejected as "rejected";
+    # devices flag samples themselves ("flagged_samples").
+    flagged = evidence.get("flagged_samples", evidence.get("rejected"))
+    good = evidence.get("samples")
     if isinstance(flagged, (int, float)) and isinstance(good, (int, float)) and flagged + good > 0:
         return flagged / (flagged + good) >= share
     return False

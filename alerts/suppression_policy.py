@@ -53,7 +53,9 @@ class SuppressionPolicy:
     area: float | None = None
     immediate_severity: float | None = None
     clear_evaluations: int = 3
-    clear_hold_s: float = 60.0
+    # Streams emit one "clear" when a condition stops and evaluate every closed
+    # minute: 150 s is two more normal minutes (plus lateness) without firing.
+    clear_hold_s: float = 150.0
     stale_after_s: float | None = 180.0
     max_gap_s: float = 120.0
     edge: bool = False  # the source reports changes only (device status): a pending onset completes on a timer
@@ -66,7 +68,17 @@ A, B, N = Direction.ABOVE, Direction.BELOW, Direction.NONE
 H = 3600.0
 # Intermittent measurements (cuff pressure, temperature) are single deliberate
 # readings: no delay, one normal reading clears, and they stay current for hours.
-_SPOT = {"delay_s": 0.0, "clear_evaluations": 1, "stale_after_s": 4 * H, "max_gap_s": 4 * H}
+
+
+def _cgm(delay_s: float, immediate_severity: float | None = None, direction: Direction = Direction.NONE) -> SuppressionPolicy:
+    # A CGM reads every 5 minutes: "clear" holds for three readings, silence means no data for four.
+    return P(delay_s, immediate_severity=immediate_severity, clear_evaluations=2, clear_hold_s=15 * 60,
+             stale_after_s=20 * 60, max_gap_s=20 * 60, direction=direction)
+
+
+def _spot(direction: Direction) -> SuppressionPolicy:
+    return P(0.0, clear_evaluations=1, stale_after_s=4 * H, max_gap_s=4 * H, direction=direction)
+
 
 DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
     # [G]: ~20 s removes most self-correcting alarms; deep excursions are not delayed.
@@ -77,23 +89,21 @@ DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
     Rule.SPO2_LOW: P(15.0, area=100.0, immediate_severity=10.0, direction=B),
     Rule.RESP_RATE_HIGH: P(30.0, area=300.0, immediate_severity=15.0, direction=A),
     Rule.RESP_RATE_LOW: P(15.0, area=60.0, immediate_severity=4.0, direction=B),
-    Rule.BP_SYSTOLIC_HIGH: P(direction=A, **_SPOT),
-    Rule.BP_SYSTOLIC_LOW: P(direction=B, **_SPOT),
-    Rule.TEMPERATURE_HIGH: P(direction=A, **_SPOT),
-    Rule.TEMPERATURE_LOW: P(direction=B, **_SPOT),
+    Rule.BP_SYSTOLIC_HIGH: _spot(A),
+    Rule.BP_SYSTOLIC_LOW: _spot(B),
+    Rule.TEMPERATURE_HIGH: _spot(A),
+    Rule.TEMPERATURE_LOW: _spot(B),
     # [R]: the score band is the trigger; scores aggregate several parameters already.
     Rule.NEWS2_MEDIUM: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
     Rule.NEWS2_HIGH: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
     Rule.NEWS2_RED_FLAG: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
     # [B]: level 2 at once; [B] [C]: other glucose alarms must last 15 min (one
     # episode), which outlasts most compression lows. CGM reads every 5 min.
-    Rule.GLUCOSE_URGENT_LOW: P(0.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60, direction=B),
-    Rule.GLUCOSE_LOW: P(15 * 60.0, immediate_severity=16.0, clear_evaluations=2, stale_after_s=20 * 60,
-                        max_gap_s=20 * 60, direction=B),
-    Rule.GLUCOSE_PREDICTED_LOW: P(0.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60),
-    Rule.GLUCOSE_HIGH: P(15 * 60.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60, direction=A),
-    Rule.GLUCOSE_URGENT_HIGH: P(15 * 60.0, clear_evaluations=2, stale_after_s=20 * 60, max_gap_s=20 * 60,
-                                direction=A),
+    Rule.GLUCOSE_URGENT_LOW: _cgm(0.0, direction=B),
+    Rule.GLUCOSE_LOW: _cgm(15 * 60.0, immediate_severity=16.0, direction=B),
+    Rule.GLUCOSE_PREDICTED_LOW: _cgm(0.0),
+    Rule.GLUCOSE_HIGH: _cgm(15 * 60.0, direction=A),
+    Rule.GLUCOSE_URGENT_HIGH: _cgm(15 * 60.0, direction=A),
     # [I]: technical alarms are about the equipment; never gated by artifacts.
     Rule.SIGNAL_LOSS: P(0.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
     Rule.SENSOR_OFF: P(10.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),

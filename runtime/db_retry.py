@@ -42,6 +42,7 @@ def run_with_retry(
                 on_error(e)
             hc.set("database", False, str(e)[:200])
             log.warning("database operation failed, retrying", extra={"error": str(e)[:200], "backoff_s": backoff})
+            hc.beat()  # retrying is alive: a database outage must not fail the liveness probe
             if conn is not None:
                 conn.close()
             conn = None

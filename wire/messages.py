@@ -47,6 +47,26 @@ class DeviceKind(StrEnum):
 # ---------------------------------------------------------------- MQTT, device -> bridge
 
 
+class WaveformKind(StrEnum):
+    PPG = "ppg"
+    ECG = "ecg"
+
+
+class WaveformSnippet(_Frozen):
+    """A short raw waveform (typically 8-60 s) from one sensor, in device units.
+
+    The stream worker derives heart rate from it (streams.ppg: peak detection
+    with a signal-quality check); a poor snippet yields no heart rate.
+    """
+
+    kind: WaveformKind
+    t: AwareDatetime = Field(description="measurement time of the first sample")
+    fs_hz: float = Field(gt=0, le=1000, description="sampling rate")
+    samples: tuple[float, ...] = Field(min_length=1, max_length=60_000)
+
+
+
+
 class DeviceReading(_Frozen):
     """One sample as a device sends it, in any accepted unit."""
 
@@ -65,6 +85,7 @@ class Telemetry(_Frozen):
     seq: int = Field(ge=0, description="per-device message counter, increases by one per message")
     sent_at: AwareDatetime
     readings: tuple[DeviceReading, ...] = Field(min_length=1, max_length=2000)
+    waveforms: tuple[WaveformSnippet, ...] = Field(default=(), max_length=8)
 
 
 class DeviceState(StrEnum):
@@ -99,6 +120,13 @@ class ReadingBatch(_Frozen):
 
     One device message stays one record: readings travel many per record
     because a Kafka record costs far more downstream than a reading.
+
+    ``device_kind`` and ``spo2_scale`` are filled by the bridge from the
+    registry (devices.kind, patients.spo2_scale) so the stream worker needs no
+    database: it picks the signal-loss timeout per device kind and the NEWS2
+    SpO2 scale per patient. When absent the worker keeps the last value it
+    saw for the device/patient, else infers the kind from the reading types
+    and uses SpO2 scale 1.
     """
 
     v: Literal[1] = 1
@@ -108,6 +136,9 @@ class ReadingBatch(_Frozen):
     sent_at: AwareDatetime
     received_at: AwareDatetime
     readings: tuple[Reading, ...]
+    waveforms: tuple[WaveformSnippet, ...] = ()
+    device_kind: DeviceKind | None = None
+    spo2_scale: Literal[1, 2] | None = None
 
 
 class Priority(StrEnum):

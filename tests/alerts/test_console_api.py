@@ -59,7 +59,7 @@ def test_acknowledge_and_pause_over_http(console: httpx.Client, db: psycopg.Conn
     assert detail["events"][2]["detail"]["reason"] == "đã đến giường"
     assert detail["events"][0]["detail"]["called"] == ["lan"]
     text = c.get("/metrics").text
-    assert 'rpm_alarm_time_to_acknowledge_seconds_count{priority="high"} 1.0' in text
+    assert 'rpm_alarm_transitions_total{event="acknowledged"} 1.0' in text
     assert c.get("/api/alerts", params={"open": "true"}).json()[0]["id"] == alarm_id
 
 

@@ -65,8 +65,8 @@ def test_acknowledgement_stops_the_chain_and_reannounce_restarts_it(db: psycopg.
     assert out is not None and out.alarm is not None
     alarm_id = out.alarm.id
     with db.transaction():
-        ack, first = processing.acknowledge(db, alarm_id, "lan", s(30), BOTH, "at bedside")
-    assert first and [t.kind.value for t in ack.transitions] == ["acknowledged"]
+        ack = processing.acknowledge(db, alarm_id, "lan", s(30), BOTH, "at bedside")
+    assert [t.kind.value for t in ack.transitions] == ["acknowledged"]
     assert timers.run_due(db, s(90), BOTH) == []  # no escalation after the acknowledgement
     handle(db, 100)  # the condition persists
     outs = timers.run_due(db, s(150), BOTH)  # re-announce 120 s after the acknowledgement
@@ -115,7 +115,7 @@ def test_latched_high_alarm_survives_the_condition_and_resolves_on_ack(db: psyco
     row = db.execute("SELECT state, condition_present FROM alerts WHERE id = %s", (alarm_id,)).fetchone()
     assert row == ("active", False)
     with db.transaction():
-        ack, _ = processing.acknowledge(db, alarm_id, "lan", s(20), BOTH)
+        ack = processing.acknowledge(db, alarm_id, "lan", s(20), BOTH)
     assert [t.kind.value for t in ack.transitions] == ["acknowledged", "resolved"]
     assert db.execute("SELECT state FROM alerts WHERE id = %s", (alarm_id,)).fetchone() == ("resolved",)
     # The same condition coming back is a new alarm (the old one is closed).

@@ -80,8 +80,8 @@ def test_clearing_needs_consecutive_clear_evaluations() -> None:
 
 def test_clear_hold_and_staleness_end_a_condition_on_the_timer() -> None:
     st, _ = run([ev(0, severity=12.0), ev(1, firing=False)])
-    assert tick(st, s(60), SPO2)[1] is Signal.NONE
-    assert tick(st, s(61), SPO2)[1] is Signal.CLEARED  # clear_hold_s = 60 after the first clear
+    assert tick(st, s(150), SPO2)[1] is Signal.NONE
+    assert tick(st, s(151), SPO2)[1] is Signal.CLEARED  # clear_hold_s = 150 after the first clear
     st, _ = run([ev(0, severity=12.0)])
     assert st.next_due(SPO2) == s(180)
     assert tick(st, s(180), SPO2)[1] is Signal.CLEARED  # never said clear: stale after 180 s

@@ -1,0 +1,263 @@
+"""End-to-end alarm latency: MQTT publish to the alert on the console's live stream (p50/p99).
+
+Runs the real pipeline (bridge, streams, sink, alerts as processes, as in
+``rpm up``) against PostgreSQL (RPM_DATABASE_URL, else embedded), MQTT
+(RPM_MQTT_URL, else a private broker) and the Kafka mock, in a schema and
+topic prefix of its own. ``--patients`` devices publish heart rate, SpO2 and
+respiration rate at ``--rate-hz``; in each minute a different share of them
+is tachycardic (HR 145/min), so every minute's window raises a fresh alarm
+per tachycardic patient.
+
+Latency of one alarm: from the publish of the first reading that closes
+the patient's tachycardic window (event time >= window end + the streams'
+allowed lateness) to the alarm's arrival on ``/api/alerts/stream``. The
+limit is the bare transport (``alerts.bench_probe``) in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import quantiles
+
+import httpx
+import psycopg
+
+from alerts.bench_probe import Probe, probe_topics
+from embedded.kafka_mock import MockKafka
+from embedded.ports import free_port
+from runtime.mqtt import new_client
+from storage.migrate import migrate
+from wire import topics
+from wire.messages import DeviceKind, DeviceReading, Telemetry
+from wire.topics import telemetry_topic
+from wire.units import ReadingType
+
+LATENESS_S = 10.0  # the streams' default allowed lateness
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--patients", type=int, default=500)
+    p.add_argument("--rate-hz", type=float, default=1.0, help="messages per device per second")
+    p.add_argument("--alarm-share", type=float, default=0.1, help="share of patients tachycardic in each minute")
+    p.add_argument("--duration", type=float, default=75.0, help="seconds of publishing")
+
+
+def _say(msg: str) -> None:
+    print(f"[bench e2e] {msg}", file=sys.stderr, flush=True)
+
+
+def _pct(xs: list[float], q: int) -> float:
+    if len(xs) < 2:
+        return xs[0] if xs else float("nan")
+    return quantiles(xs, n=100, method="inclusive")[q - 1]
+
+
+class Sse:
+    """First arrival time of an alarm per patient on the live stream."""
+
+    def __init__(self, url: str) -> None:
+        self.first: dict[tuple[str, str], float] = {}
+        self.raised: dict[tuple[str, str], float] = {}  # the alert service's raise time, for the breakdown
+        self.connected = threading.Event()
+        self._url = url
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            with httpx.stream("GET", self._url, timeout=None) as r:
+                for line in r.iter_lines():
+                    self.connected.set()
+                    if line.startswith("data: "):
+                        a = json.loads(line[6:])
+                        key = (a["patient_id"], datetime.fromisoformat(a["window_start"]).astimezone(UTC).isoformat())
+                        self.first.setdefault(key, time.time())
+                        self.raised.setdefault(key, datetime.fromisoformat(a["raised_at"]).timestamp())
+        except httpx.HTTPError:
+            pass  # the console stopped at the end of the run
+
+
+def _setup_db(dsn: str, patients: list[str], prefix: str) -> str:
+    schema = f"bench_{prefix.strip('.')}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in dsn else "?"
+    sdsn = f"{dsn}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(sdsn, autocommit=True) as conn:
+        migrate(conn)
+        conn.execute("INSERT INTO wards (id, name) VALUES ('bench', 'Bench ward')")
+        since = datetime.now(UTC) - timedelta(hours=1)
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO patients (id, display_name, ward_id, bed) VALUES (%s, %s, 'bench', %s)",
+                            [(p, f"Bench {p}", p[-3:]) for p in patients])
+            cur.executemany("INSERT INTO devices (id, kind) VALUES (%s, %s)",
+                            [(f"d{p}", DeviceKind.BEDSIDE_MONITOR.value) for p in patients])
+            cur.executemany("INSERT INTO assignments (device_id, patient_id, started_at) VALUES (%s, %s, %s)",
+                            [(f"d{p}", p, since) for p in patients])
+    return sdsn
+
+
+def _message(device: str, seq: int, t: datetime, hr: float) -> bytes:
+    readings = (
+        DeviceReading(type=ReadingType.HEART_RATE, t=t, value=hr, unit="/min"),
+        DeviceReading(type=ReadingType.SPO2, t=t, value=97, unit="%"),
+        DeviceReading(type=ReadingType.RESP_RATE, t=t, value=15, unit="/min"),
+    )
+    return Telemetry(device_id=device, seq=seq, sent_at=t, readings=readings).model_dump_json().encode()
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    prefix = f"b{uuid.uuid4().hex[:8]}."
+    patients = [f"{prefix.strip('.')}p{i:04d}" for i in range(args.patients)]
+    per_minute = max(1, int(args.patients * args.alarm_share))
+    with tempfile.TemporaryDirectory(prefix="rpmbench") as tmp, _Infra(Path(tmp), prefix) as infra:
+        dsn = _setup_db(infra.dsn, patients, prefix)
+        port = free_port()
+        env = {**os.environ, "RPM_DATABASE_URL": dsn, "RPM_MQTT_URL": infra.mqtt_url,
+               "RPM_MQTT_V5": "true" if infra.v5 else "false", "RPM_KAFKA_BOOTSTRAP": infra.kafka.bootstrap,
+               "RPM_TOPIC_PREFIX": prefix, "RPM_HTTP_PORT": str(port), "RPM_DATA_DIR": f"{tmp}/streams",
+               "RPM_BRIDGE_INSTANCE": f"bench-{prefix.strip('.')}", "RPM_LOG_LEVEL": "WARNING",
+               # Every device publishes: windows close on the reading that passes their end (the
+               # trigger measured here), not on the wall-clock timer that exists for silent sensors.
+               "RPM_WALL_CLOSE_S": "3600"}
+        procs = [subprocess.Popen([sys.executable, "-m", "cli.main", name], env=env, cwd=Path(__file__).parent.parent,
+                                  stdout=open(f"{tmp}/{name}.log", "ab"), stderr=subprocess.STDOUT)
+                 for name in ("bridge", "streams", "sink", "alerts")]
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_healthy(base, procs, tmp)
+            sse = Sse(f"{base}/api/alerts/stream")
+            sse.connected.wait(30)
+            probe = Probe(infra.mqtt_url, infra.v5, infra.kafka.bootstrap, prefix, dsn)
+            probe.start()
+            _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
+            triggers = _publish(infra, patients, per_minute, args)
+            _say("waiting for the last alarms")
+            deadline = time.time() + 30
+            while time.time() < deadline and any(k not in sse.first for k in triggers):
+                time.sleep(0.5)
+            probe.stop()
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            with psycopg.connect(infra.dsn, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS bench_{prefix.strip('.')} CASCADE")
+    lat = [(sse.first[k] - t) * 1000.0 for k, t in triggers.items() if k in sse.first]
+    to_raise = [(sse.raised[k] - t) * 1000.0 for k, t in triggers.items() if k in sse.raised]
+    limit = _pct(probe.latencies_ms, 99)
+    p99 = _pct(lat, 99)
+    return {
+        "value": round(p99, 1), "unit": "ms", "limit": round(limit, 1), "ratio": round(p99 / limit, 2),
+        "p50_ms": round(_pct(lat, 50), 1), "p99_ms": round(p99, 1), "max_ms": round(max(lat), 1) if lat else None,
+        "alarms_expected": len(triggers), "alarms_received": len(lat),
+        "to_raise_p50_ms": round(_pct(to_raise, 50), 1), "to_raise_p99_ms": round(_pct(to_raise, 99), 1),
+        "limit_p50_ms": round(_pct(probe.latencies_ms, 50), 1), "limit_samples": len(probe.latencies_ms),
+        "patients": args.patients, "rate_msgs_s": round(args.patients * args.rate_hz, 1),
+        "duration_s": args.duration,
+    }
+
+
+def _publish(infra: _Infra, patients: list[str], per_minute: int, args: argparse.Namespace) -> dict[tuple[str, str], float]:
+    """Publish in real time; return, per expected alarm (patient, window start), the trigger's publish time."""
+    client, target = new_client(infra.mqtt_url, f"bench-pub-{uuid.uuid4().hex[:6]}", v5=infra.v5)
+    client.max_inflight_messages_set(2000)
+    client.max_queued_messages_set(0)
+    client.connect(target.host, target.port)
+    client.loop_start()
+    start_wall = datetime.now(UTC)
+    start_minute = start_wall.replace(second=0, microsecond=0)
+    triggers: dict[tuple[str, str], float] = {}
+    tachy_windows: dict[str, set[datetime]] = {}
+    period = 1.0 / args.rate_hz
+    t_end = time.time() + args.duration
+    seq = 0
+    next_tick = time.time()
+    while time.time() < t_end:
+        now = datetime.now(UTC)
+        minute = now.replace(second=0, microsecond=0)
+        rnd = int((minute - start_minute).total_seconds() // 60)
+        lo = (rnd * per_minute) % len(patients)
+        # A first, partial minute needs enough samples for a window (3): skip it when it is nearly over.
+        full_enough = rnd > 0 or (start_wall - start_minute).total_seconds() < 45
+        tachy = {patients[(lo + i) % len(patients)] for i in range(per_minute)} if full_enough else set()
+        for p in patients:
+            for ws in list(tachy_windows.get(p, ())):
+                # The first reading at or after window end + lateness closes the window.
+                if now >= ws + timedelta(seconds=60 + LATENESS_S):
+                    triggers.setdefault((p, ws.isoformat()), time.time())
+                    tachy_windows[p].discard(ws)
+            hr = 145.0 if p in tachy else 72.0
+            if p in tachy:
+                tachy_windows.setdefault(p, set()).add(minute)
+            client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
+        seq += 1
+        next_tick += period
+        time.sleep(max(0.0, next_tick - time.time()))
+    client.disconnect()
+    client.loop_stop()
+    return triggers
+
+
+def _wait_healthy(base: str, procs: list[subprocess.Popen[bytes]], logdir: str) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if any(p.poll() is not None for p in procs):
+            tails = "\n".join(f"--- {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-15:])
+                              for f in sorted(Path(logdir).glob("*.log")))
+            raise RuntimeError(f"a service exited:\n{tails}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                _say("pipeline healthy")
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError("pipeline not healthy after 120 s")
+
+
+class _Infra:
+    """PostgreSQL and MQTT from the environment or embedded; always a fresh Kafka mock with every topic."""
+
+    def __init__(self, tmp: Path, prefix: str) -> None:
+        self.tmp, self.prefix = tmp, prefix
+        self._cleanup: list[object] = []
+
+    def __enter__(self) -> _Infra:
+        self.dsn = os.environ.get("RPM_DATABASE_URL", "")
+        if not self.dsn:
+            from embedded import postgres
+
+            self.dsn, server = postgres.start(self.tmp / "pg")
+            self._cleanup.append(server.cleanup)
+        self.mqtt_url = os.environ.get("RPM_MQTT_URL", "")
+        self.v5 = os.environ.get("RPM_MQTT_V5", "true").lower() != "false"
+        if not self.mqtt_url:
+            from embedded import mqtt_broker
+
+            broker = mqtt_broker.start(self.tmp / "mqtt")
+            self.mqtt_url, self.v5 = broker.url, broker.supports_v5
+            self._cleanup.append(broker.stop)
+        self.kafka = MockKafka()
+        self.kafka.create_topics([*topics.all_topics(self.prefix), *probe_topics(self.prefix)])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kafka.close()
+        for c in reversed(self._cleanup):
+            c()  # type: ignore[operator]
+

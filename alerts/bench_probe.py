@@ -1,0 +1,95 @@
+"""The limit for ``rpm bench e2e``: the same transport hops with no product logic, measured in the same run.
+
+A probe message goes MQTT publish -> subscriber -> Kafka topic A -> consumer
+-> Kafka topic B -> consumer -> PostgreSQL INSERT + COMMIT, on the same
+broker, cluster and database as the pipeline and under the same load. Its
+latency is what the hops themselves cost; the pipeline's latency over it is
+what validation, windowing, the alarm engine and the console push add.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer
+
+from runtime.mqtt import new_client
+from wire.topics import KafkaTopic
+
+log = logging.getLogger(__name__)
+MQTT_TOPIC = "rpm-bench/probe"
+
+
+def probe_topics(prefix: str) -> list[KafkaTopic]:
+    return [KafkaTopic(f"{prefix}bench.probe-{x}", 1, "-", "bench probe hop") for x in ("a", "b")]
+
+
+class Probe:
+    """Send a probe every ``interval_s`` while running; ``latencies_ms`` holds the measured trips."""
+
+    def __init__(self, mqtt_url: str, v5: bool, bootstrap: str, prefix: str, dsn: str, interval_s: float = 0.2) -> None:
+        self.latencies_ms: list[float] = []
+        self._stop = threading.Event()
+        self._interval = interval_s
+        self._a, self._b = (t.name for t in probe_topics(prefix))
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, api_version=(2, 3, 0), linger_ms=0, acks=1)
+        self._bootstrap = bootstrap
+        self._dsn = dsn
+        self._sub, target = new_client(mqtt_url, f"bench-probe-sub-{prefix}", v5=v5)
+        self._sub.on_message = lambda c, u, m: self._producer.send(self._a, m.payload)
+        self._sub.on_connect = lambda c, u, f, rc, p=None: c.subscribe(MQTT_TOPIC, qos=1)
+        self._sub.connect(target.host, target.port)
+        self._pub, ptarget = new_client(mqtt_url, f"bench-probe-pub-{prefix}", v5=v5)
+        self._pub.connect(ptarget.host, ptarget.port)
+        self._threads = [threading.Thread(target=f, daemon=True) for f in (self._hop, self._land, self._send)]
+
+    def start(self) -> None:
+        self._sub.loop_start()
+        self._pub.loop_start()
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=10)
+        for c in (self._sub, self._pub):
+            c.disconnect()
+            c.loop_stop()
+        self._producer.close()
+
+    def _consumer(self, topic: str) -> KafkaConsumer:
+        return KafkaConsumer(topic, bootstrap_servers=self._bootstrap, api_version=(2, 3, 0),
+                             auto_offset_reset="latest", fetch_max_wait_ms=10)
+
+    def _send(self) -> None:
+        time.sleep(3.0)  # let the consumers join before the first probe
+        while not self._stop.is_set():
+            self._pub.publish(MQTT_TOPIC, json.dumps({"t": time.time()}), qos=1)
+            self._stop.wait(self._interval)
+
+    def _hop(self) -> None:
+        c = self._consumer(self._a)
+        while not self._stop.is_set():
+            for recs in c.poll(timeout_ms=100).values():
+                for r in recs:
+                    self._producer.send(self._b, r.value)
+            self._producer.flush()
+        c.close()
+
+    def _land(self) -> None:
+        c = self._consumer(self._b)
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            conn.execute("CREATE TEMP TABLE probe (t double precision)")
+            while not self._stop.is_set():
+                for recs in c.poll(timeout_ms=100).values():
+                    for r in recs:
+                        sent = float(json.loads(r.value)["t"])
+                        with conn.transaction():
+                            conn.execute("INSERT INTO probe (t) VALUES (%s)", (sent,))
+                        self.latencies_ms.append((time.time() - sent) * 1000.0)
+        c.close()
