@@ -89,6 +89,8 @@ class Bridge:
         self._backoff = settings.kafka_retry_backoff_s
         self._generation = 0
         self._last_probe = 0.0
+        self._failure_logged_at = 0.0
+        self._failures_unlogged = 0
         self.fatal = threading.Event()
         self.client = self._make_client()
 
@@ -177,8 +179,12 @@ class Bridge:
                 due = time.monotonic() + self._backoff
                 heapq.heappush(self._retries, (due, next(self._retry_seq), p))
                 self._backoff = min(self._backoff * 2, self.s.kafka_retry_backoff_max_s)
-            if p.attempts == 1 or p.attempts % 10 == 0:
-                log.warning("kafka delivery failed; will produce again", extra={"error": str(err), "attempts": p.attempts})
+            self._failures_unlogged += 1
+            now = time.monotonic()
+            if now - self._failure_logged_at > 5.0:  # one line per 5 s in an outage, not one per record
+                log.warning("kafka deliveries failed; producing them again with backoff",
+                            extra={"error": str(err), "failed": self._failures_unlogged, "backoff_s": self._backoff})
+                self._failure_logged_at, self._failures_unlogged = now, 0
             return
         self.kafka.delivered()
         self._backoff = self.s.kafka_retry_backoff_s

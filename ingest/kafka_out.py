@@ -65,6 +65,7 @@ class KafkaOut:
         self.reachable = True
         self.last_error = ""
         self.last_success = time.monotonic()
+        self._logged_at = 0.0
         self.producer = ck.Producer({**config, "error_cb": self._error})
 
     def _error(self, err: ck.KafkaError) -> None:
@@ -75,11 +76,15 @@ class KafkaOut:
             log.error("kafka fatal error", extra={"error": err.str()})
             self._on_fatal(err.str())
             return
-        if err.code() in (ck.KafkaError._ALL_BROKERS_DOWN, ck.KafkaError._TRANSPORT, ck.KafkaError._RESOLVE):
-            with self._lock:
-                if err.code() == ck.KafkaError._ALL_BROKERS_DOWN:
-                    self.reachable = False
-                self.last_error = err.str()
+        with self._lock:
+            if err.code() == ck.KafkaError._ALL_BROKERS_DOWN:
+                self.reachable = False
+            self.last_error = err.str()
+            now = time.monotonic()
+            # librdkafka reports every failed reconnect: one line per 10 s is enough.
+            if now - self._logged_at < 10.0 and err.code() != ck.KafkaError._ALL_BROKERS_DOWN:
+                return
+            self._logged_at = now
         log.warning("kafka client error", extra={"error": err.str()})
 
     def delivered(self) -> None:
