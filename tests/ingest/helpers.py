@@ -60,6 +60,7 @@ class Publisher:
         return self.client.publish(topic, payload, qos=1)
 
     def publish_all(self, messages: Iterable[tuple[str, bytes]], per_s: float | None = None) -> int:
+        assert self.wait_connected(), f"publisher refused: {self.refused}"
         infos = []
         start = time.monotonic()
         for i, (topic, payload) in enumerate(messages):
