@@ -26,6 +26,7 @@ import confluent_kafka as ck
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.acks import AckTracker, Entry, Release
 from ingest.kafka_out import KafkaOut
@@ -135,7 +136,12 @@ class Bridge:
         self.health.set("mqtt", True)
         # Never unsubscribe: the persistent session's subscriptions are what
         # make the broker queue messages while the bridge is away.
-        client.subscribe([(f, 1) for f in self.filters()])
+        if self.s.mqtt_v5:
+            # Retained statuses only for a new subscription, not again on every reconnect.
+            opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+            client.subscribe([(f, opts) for f in self.filters()])
+        else:
+            client.subscribe([(f, 1) for f in self.filters()])
         log.info("mqtt connected", extra={"filters": self.filters(), "session_present": getattr(flags, "session_present", None)})
 
     def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, codes: list[object], _p: object = None) -> None:

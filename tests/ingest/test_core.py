@@ -106,7 +106,6 @@ def test_route_status_messages() -> None:
         (status_topic("d2"), {"v": 2, "device_id": "d2", "state": "online"}, R.UNSUPPORTED_VERSION),
         (status_topic("d2"), {"v": 1, "device_id": "d2", "state": "sleeping"}, R.SCHEMA_VIOLATION),
         (status_topic("d2"), {"v": 1, "device_id": "d1", "state": "online"}, R.TOPIC_MISMATCH),
-        (status_topic("zz"), {"v": 1, "device_id": "zz", "state": "online"}, R.UNKNOWN_DEVICE),
         (status_topic("d2"), b"{" + b" " * 2000 + b"}", R.PAYLOAD_TOO_LARGE),
         (config_topic("d2"), {"v": 1}, R.TOPIC_MISMATCH),
         ("rpm/v1/devices/d2/telemetry/extra", _telemetry(), R.TOPIC_MISMATCH),

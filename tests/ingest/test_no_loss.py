@@ -17,6 +17,10 @@ from tests.services import Services, wait_for
 from wire.topics import telemetry_topic
 
 NO_LIMIT = {"RPM_RATE_LIMIT_PER_S": "0"}
+# Mosquitto's default max_queued_messages is 1000 per client (the CI machine's broker keeps it):
+# beyond that the broker itself drops messages for an absent client. Streams stay within it;
+# `rpm broker init` configures production brokers with a far larger queue.
+N = 1000
 
 
 def _stream(devices: list[str], n: int) -> list[tuple[str, bytes]]:
@@ -49,9 +53,9 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     try:
         services.start("bridge")
         wait_for(lambda: ready(port), 30, "bridge ready", services)
-        n = 3000
-        sender = _publish_in_background(pub, _stream(fleet, n), per_s=1000)
-        wait_for(lambda: len(col.seqs()) >= 600, 30, "a part of the stream forwarded", services)
+        n = N
+        sender = _publish_in_background(pub, _stream(fleet, n), per_s=300)
+        wait_for(lambda: len(col.seqs()) >= 150, 30, "a part of the stream forwarded", services)
         services.stop("bridge", signal.SIGKILL)
         at_kill = len(col.seqs())
         assert at_kill < n and sender.is_alive(), "the kill must land mid-stream"
@@ -84,16 +88,16 @@ def test_shared_subscription_member_killed_loses_nothing(
         a.start("bridge-a", "bridge")
         b.start("bridge-b", "bridge")
         wait_for(lambda: ready(port_a) and ready(port_b), 30, "both bridges ready", a)
-        n = 3000
-        sender = _publish_in_background(pub, _stream(fleet, n), per_s=1000)
-        wait_for(lambda: metric(port_a, "rpm_ingest_readings_forwarded_total") > 100, 30, "bridge a forwarding", a)
+        n = N
+        sender = _publish_in_background(pub, _stream(fleet, n), per_s=300)
+        wait_for(lambda: metric(port_a, "rpm_ingest_readings_forwarded_total") > 60, 30, "bridge a forwarding", a)
         a.stop("bridge-a", signal.SIGKILL)
         b_at_kill = metric(port_b, "rpm_ingest_readings_forwarded_total")
         assert b_at_kill > 0, "the group splits the load"
         assert sender.is_alive(), "the kill must land mid-stream"
         sender.join(timeout=60)
         # The survivor keeps forwarding its share while a is gone.
-        wait_for(lambda: metric(port_b, "rpm_ingest_readings_forwarded_total") > b_at_kill + 500, 30,
+        wait_for(lambda: metric(port_b, "rpm_ingest_readings_forwarded_total") > b_at_kill + 100, 30,
                  "bridge b forwarding on", b)
         # Mosquitto keeps routing a's share into a's persistent session; a restarted
         # instance with the same id takes it up (measured: with session expiry 0 it would be lost).
