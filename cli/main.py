@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_sim)
 
     registry_cmds.add_parsers(sub)
+    from cli import topics_cmd
+    topics_cmd.add_parser(sub)
 
     sc = sub.add_parser("schemas", help="write the wire contract's JSON Schemas (for device makers)")
     sc.add_argument("--out", default="docs/schemas")

@@ -68,6 +68,7 @@ def write_with_retry(
             m.db_errors.inc()
             hc.set("database", False, str(e)[:200])
             log.warning("database write failed, retrying", extra={"error": str(e)[:200], "backoff_s": backoff})
+            hc.beat()  # retrying is alive: a database outage must not restart the sink
             if conn is not None:
                 conn.close()
             conn = None
