@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="docs/schemas")
     sc.set_defaults(func=_schemas)
 
-    from cli import bench
+    from cli import bench, broker_cmds
 
+    broker_cmds.add_parsers(sub)
     bench.add_parser(sub)
 
     from alerts import eval_cli

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
         ("RPM_KAFKA_BOOTSTRAP", "nohostport", "RPM_KAFKA_BOOTSTRAP: Value error, expected host:port"),
         ("RPM_MQTT_URL", "http://x", "RPM_MQTT_URL: String should match pattern"),
         ("RPM_DATABASE_URL", "mysql://x", "RPM_DATABASE_URL: Value error, expected a postgresql:// URL"),
-        ("RPM_BATCH_MAX", "0", "RPM_BATCH_MAX: Input should be greater than or equal to 1"),
+        ("RPM_RATE_LIMIT_BURST", "0", "RPM_RATE_LIMIT_BURST: Input should be greater than or equal to 1"),
         ("RPM_METRICS_PORT", "abc", "RPM_METRICS_PORT: Input should be a valid integer"),
     ],
 )

@@ -77,7 +77,7 @@ def test_topics_job_can_be_turned_off(chart: helm_python.Chart) -> None:
 def test_plan_compacts_changelogs_and_retains_the_rest() -> None:
     specs = {s.name: s for s in plan("p.", 6, 3, 86_400_000, {"min.insync.replicas": "2"})}
     assert set(specs) == {t.name for t in topics.all_topics("p.", 6)}
-    changelog = specs["p.rpm-streams-hr-windows-changelog"]
+    changelog = specs[f"p.rpm-streams-{topics.STREAM_TABLES[0]}-changelog"]
     assert changelog.configs == {"cleanup.policy": "compact", "min.insync.replicas": "2"}
     readings = specs["p.rpm.readings.v1"]
     assert readings.configs == {"cleanup.policy": "delete", "retention.ms": "86400000", "min.insync.replicas": "2"}
