@@ -2,7 +2,9 @@
 
 Read fresh for every decision (a handful of indexed queries): a roster or
 limit edited on the console applies to the very next alarm, with no cache
-to go stale.
+to go stale. Most evaluations change no alarm and need only the suppression
+settings (``full=False``); the engine is pure, so the caller re-runs it with
+the full context when the light run produced transitions.
 """
 
 from __future__ import annotations
@@ -20,9 +22,17 @@ from alerts.suppression_policy import PolicyOverride
 from wire.messages import Priority
 
 
-def load_context(conn: psycopg.Connection, patient_id: str, now: datetime, channels: ChannelsEnabled) -> Context:
+def load_context(
+    conn: psycopg.Connection, patient_id: str, now: datetime, channels: ChannelsEnabled, full: bool = True
+) -> Context:
+    """``full=False``: only what suppression needs (ward settings, limits), for evaluations that change no alarm."""
     row = conn.execute("SELECT ward_id, bed FROM patients WHERE id = %s", (patient_id,)).fetchone()
     ward_id, bed = (row[0], row[1]) if row else (None, None)
+    overrides = _ward_overrides(conn, ward_id) if ward_id is not None else {}
+    limits = _limits(conn, patient_id, now)
+    if not full:
+        return Context(place=PatientPlace(patient_id, ward_id, bed), ward_overrides=overrides, limits=limits,
+                       channels=channels)
     team = _care_team(conn, patient_id) if ward_id is None else None
     place = PatientPlace(patient_id, ward_id, bed, team)
     roster = _roster(conn, ward_id, now) if ward_id is not None else ()
@@ -32,8 +42,8 @@ def load_context(conn: psycopg.Connection, patient_id: str, now: datetime, chann
         roster=roster,
         responders=_responders(conn, sorted(people)),
         chains=load_chains(conn, ward_id),
-        ward_overrides=_ward_overrides(conn, ward_id) if ward_id is not None else {},
-        limits=_limits(conn, patient_id, now),
+        ward_overrides=overrides,
+        limits=limits,
         channels=channels,
     )
 

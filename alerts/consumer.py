@@ -19,7 +19,6 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from alerts import device_status, live, processing
 from alerts.broadcast import Broadcaster
-from alerts.engine import Outcome
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import ChannelsEnabled
 from alerts.settings import AlertSettings
@@ -98,34 +97,31 @@ def consume(
         hc.beat()
         polled = consumer.poll(timeout_ms=200)
         recs = [r for batch in polled.values() for r in batch]
-        outs: list[Outcome] = []
         if recs:
-            def op(c: psycopg.Connection) -> list[Outcome]:
+            def op(c: psycopg.Connection) -> int:
                 if not c.autocommit:
                     c.autocommit = True
-                done: list[Outcome] = []
+                n = 0
                 for ev, detected in to_evaluations(recs, names, s, c, reg, metrics):
                     with c.transaction():
                         out = processing.handle_evaluation(c, ev, datetime.now(UTC), channels, detected)
                     if out is None:
                         metrics.bad.inc()  # a rule outside wire.rules
-                    else:
-                        done.append(out)
-                return done
+                        continue
+                    # Pushed as soon as it is committed, not after the whole batch:
+                    # every millisecond here is alarm latency. A replay after a
+                    # failure is recognised as such and pushes nothing again.
+                    live.announce(c, [out], broadcaster, metrics)
+                    n += 1
+                return n
 
             # On a database outage the whole batch is retried: evaluations that
             # committed before the failure are recognised as replays.
-            conn, result = run_with_retry(dsn, conn, op, hc, stop)
-            outs = result or []
+            conn, _ = run_with_retry(dsn, conn, op, hc, stop)
         if stop.is_set():
             break
         if polled:
             consumer.commit()
-        if outs and conn is not None:
-            try:
-                live.announce(conn, outs, broadcaster, metrics)
-            except psycopg.Error as e:  # the alarms are committed; the console catches up on reload
-                log.warning("live push failed", extra={"error": str(e)[:200]})
     consumer.close(autocommit=False)
     if conn is not None:
         conn.close()

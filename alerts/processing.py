@@ -33,9 +33,12 @@ def handle_evaluation(
     source = engine.source_of(ev)
     cond = alarm_store.load_condition(conn, ev.patient_id, ev.rule, source)
     alarm = _open_alarm(conn, ev.patient_id, ev.rule, source, cond.alarm_id if cond else None)
-    ctx = config_store.load_context(conn, ev.patient_id, now, channels)
+    ctx = config_store.load_context(conn, ev.patient_id, now, channels, full=False)
     lost = ev.firing and alarm_store.signal_lost(conn, ev)
     out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
+    if out.dispatches:  # an alarm changed: decide again with routing, roster and chains (pure, same inputs)
+        ctx = config_store.load_context(conn, ev.patient_id, now, channels)
+        out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
     if not alarm_store.persist(conn, out, ctx.suppression_policy(ev.rule), detected_at):
         return None
     return out
@@ -56,8 +59,11 @@ def tick_condition(
     if cond is None:
         return None
     alarm = _open_alarm(conn, patient_id, rule, source, cond.alarm_id)
-    ctx = config_store.load_context(conn, patient_id, now, channels)
+    ctx = config_store.load_context(conn, patient_id, now, channels, full=False)
     out = engine.on_condition_tick(cond, alarm, ctx, now)
+    if out.dispatches:
+        ctx = config_store.load_context(conn, patient_id, now, channels)
+        out = engine.on_condition_tick(cond, alarm, ctx, now)
     alarm_store.persist(conn, out, ctx.suppression_policy(rule), now)
     return out
 
