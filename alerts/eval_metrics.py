@@ -34,6 +34,7 @@ class Quality:
     median_lead_time_min: float | None
     events: int
     detected: int
+    lead_by_condition: dict[str, float]  # median lead time (min) per labelled condition
 
 
 def is_clinical(rule: str) -> bool:
@@ -58,10 +59,13 @@ def quality(alarms: list[RaisedAlarm], labels: ScenarioLabels, grace: timedelta 
     targets = [e for e in labels.events if e.clinical]
     true_alarms = sum(1 for a in clinical if any(matches(a, e, labels, grace) for e in targets))
     leads: list[float] = []
+    by_condition: dict[str, list[float]] = {}
     for e in targets:
         hits = [a.at for a in clinical if matches(a, e, labels, grace)]
         if hits:
-            leads.append((min(hits) - e.start).total_seconds() / 60.0)
+            lead = (min(hits) - e.start).total_seconds() / 60.0
+            leads.append(lead)
+            by_condition.setdefault(e.condition, []).append(lead)
     days = labels.patient_days
     return Quality(
         alarms=len(clinical),
@@ -73,6 +77,7 @@ def quality(alarms: list[RaisedAlarm], labels: ScenarioLabels, grace: timedelta 
         median_lead_time_min=round(median(leads), 2) if leads else None,
         events=len(targets),
         detected=len(leads),
+        lead_by_condition={k: round(median(v), 2) for k, v in sorted(by_condition.items())},
     )
 
 
@@ -88,6 +93,7 @@ def report(scenario: str, smart: Quality, naive: Quality, labels: ScenarioLabels
             f"{prefix}sensitivity": q.sensitivity,
             f"{prefix}median_lead_time_min": q.median_lead_time_min,
             f"{prefix}technical_alarms_per_patient_day": q.technical_alarms_per_patient_day,
+            f"{prefix}median_lead_time_min_by_condition": q.lead_by_condition,
         })
     out["events"] = smart.events
     out["detected"] = smart.detected

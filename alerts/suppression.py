@@ -5,7 +5,9 @@ Streams emit ``firing`` for every evaluation while a condition holds and
 
 - severity-weighted delay: an excursion becomes an alarm once it lasted
   ``delay_s``, or sooner when severity x seconds reaches ``area`` (the
-  SatSeconds idea), or at once when it is ``immediate_severity`` deep;
+  SatSeconds idea), or at once when it is ``immediate_severity`` deep, or
+  when ``repeat_count`` excursions started within ``repeat_window_s`` (the
+  SatSeconds "safety net" for a value hovering at its limit);
 - hysteresis: it ends after ``clear_evaluations`` consecutive clear
   evaluations (or ``clear_hold_s`` after the first clear, or after
   ``stale_after_s`` without a firing evaluation);
@@ -147,6 +149,7 @@ class ConditionState(BaseModel):
     last_firing_at: AwareDatetime | None = None
     first_clear_at: AwareDatetime | None = None
     clear_streak: int = 0
+    recent_starts: tuple[AwareDatetime, ...] = ()  # starts of recent excursions (safety net), kept across idle
     alarm_id: str | None = None  # the open alarm raised from this condition
     last: Evaluation | None = None  # the latest firing evaluation: what an alarm raised now reports
 
@@ -196,9 +199,12 @@ def _firing(s: ConditionState, before: ConditionState, ev: Evaluation, p: Suppre
         not p.edge and before.last_eval_end is not None and _secs(ev.window_start, before.last_eval_end) > p.max_gap_s
     )
     if restart:
+        horizon = ev.window_start - _s(p.repeat_window_s)
+        starts = tuple(t for t in s.recent_starts if t > horizon) + (ev.window_start,)
         s = s.model_copy(update={
             "phase": Phase.PENDING, "pending_since": ev.window_start, "pending_candidate": ev.candidate_id,
             "area": ev.severity * _secs(ev.window_end, ev.window_start), "peak_severity": ev.severity,
+            "recent_starts": starts[-(p.repeat_count or 1):],
         })
     else:
         # Everything since the previous evaluation: point evaluations (one
@@ -216,6 +222,8 @@ def _firing(s: ConditionState, before: ConditionState, ev: Evaluation, p: Suppre
         lasted >= p.delay_s
         or (p.area is not None and s.area >= p.area)
         or (p.immediate_severity is not None and ev.severity >= p.immediate_severity)
+        or (p.repeat_count is not None and len(s.recent_starts) >= p.repeat_count
+            and s.recent_starts[-p.repeat_count] > ev.window_start - _s(p.repeat_window_s))
     ):
         return s.model_copy(update={"phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None}), Signal.ONSET
     return s, Signal.PENDING

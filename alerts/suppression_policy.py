@@ -58,6 +58,11 @@ class SuppressionPolicy:
     clear_hold_s: float = 150.0
     stale_after_s: float | None = 180.0
     max_gap_s: float = 120.0
+    # [S] "safety net": this many separate excursions starting within
+    # ``repeat_window_s`` are an alarm even if none lasted the delay (a
+    # value hovering at its limit). None: off.
+    repeat_count: int | None = None
+    repeat_window_s: float = 60.0
     edge: bool = False  # the source reports changes only (device status): a pending onset completes on a timer
     artifact_gated: bool = True  # ignore firing evaluations flagged as artifact or during signal loss
     direction: Direction = Direction.NONE
@@ -82,13 +87,14 @@ def _spot(direction: Direction) -> SuppressionPolicy:
 
 DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
     # [G]: ~20 s removes most self-correcting alarms; deep excursions are not delayed.
-    Rule.HEART_RATE_HIGH: P(20.0, area=400.0, immediate_severity=40.0, direction=A),
+    Rule.HEART_RATE_HIGH: P(20.0, area=400.0, immediate_severity=40.0, repeat_count=3, direction=A),
     # Bradycardia is more dangerous: half the delay, and below 30/min at once.
-    Rule.HEART_RATE_LOW: P(10.0, area=100.0, immediate_severity=10.0, direction=B),
-    # [S] [W]: 15 s delay, SatSeconds 100 (the largest Nellcor setting), 10 points below at once.
-    Rule.SPO2_LOW: P(15.0, area=100.0, immediate_severity=10.0, direction=B),
-    Rule.RESP_RATE_HIGH: P(30.0, area=300.0, immediate_severity=15.0, direction=A),
-    Rule.RESP_RATE_LOW: P(15.0, area=60.0, immediate_severity=4.0, direction=B),
+    Rule.HEART_RATE_LOW: P(10.0, area=100.0, immediate_severity=10.0, repeat_count=3, direction=B),
+    # [S] [W]: 15 s delay, SatSeconds 100 (the largest Nellcor setting), 10 points below at
+    # once, and the SatSeconds safety net (3 violations within 60 s).
+    Rule.SPO2_LOW: P(15.0, area=100.0, immediate_severity=10.0, repeat_count=3, direction=B),
+    Rule.RESP_RATE_HIGH: P(30.0, area=300.0, immediate_severity=15.0, repeat_count=3, direction=A),
+    Rule.RESP_RATE_LOW: P(15.0, area=60.0, immediate_severity=4.0, repeat_count=3, direction=B),
     Rule.BP_SYSTOLIC_HIGH: _spot(A),
     Rule.BP_SYSTOLIC_LOW: _spot(B),
     Rule.TEMPERATURE_HIGH: _spot(A),
@@ -132,6 +138,8 @@ class PolicyOverride:
     stale_after_s: float | None = None
     max_gap_s: float | None = None
     artifact_gated: bool | None = None
+    repeat_count: int | None = None
+    repeat_window_s: float | None = None
 
 
 def policy_for(rule: str, override: PolicyOverride | None = None) -> SuppressionPolicy:

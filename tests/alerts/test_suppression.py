@@ -192,3 +192,16 @@ def test_candidate_from_the_wire_becomes_an_evaluation() -> None:
     )
     e = Evaluation.from_candidate(c)
     assert e.firing and e.artifact and e.severity == 10.0 and e.window_end == s(60)
+
+
+def test_safety_net_alarms_on_repeated_short_excursions_only() -> None:
+    # A value hovering at its limit: three 5 s dips within a minute alarm (SatSeconds "safety net")...
+    hovering = [ev(0, severity=1.0), ev(5, firing=False), ev(20, severity=1.0), ev(25, firing=False),
+                ev(40, severity=1.0)]
+    _, sigs = run(hovering)
+    assert sigs == [Signal.PENDING, Signal.DISMISSED, Signal.PENDING, Signal.DISMISSED, Signal.ONSET]
+    # ...the same dips spread over three minutes do not.
+    spread = [ev(0, severity=1.0), ev(5, firing=False), ev(70, severity=1.0), ev(75, firing=False),
+              ev(140, severity=1.0), ev(145, firing=False)]
+    _, sigs = run(spread)
+    assert Signal.ONSET not in sigs
