@@ -11,9 +11,9 @@ Sources (full references in docs/alarms.md):
     the setting (10/25/50/100); the "integrate depth over time" idea.
 [W] Welch, Biomed Instrum Technol 2011 (Masimo SafetyNet data): SpO2 limit and
     a 15 s delay cut alarms most; Rheineck-Leyssius: 15 s delay, -60 % alarms.
-[B] Battelino et al., Diabetes Care 2019: a CGM episode lasts >= 15 min;
-    level 2 hypoglycaemia (< 54 mg/dL) needs immediate action.
-[C] Baysal et al., Diabetes Technol Ther 2014: compression lows are the
+[B] Battelino et al., Diabetes Care 2019: a CGM episode lasts >= 15 min
+    (the streams apply it before they fire a glucose rule).
+[C] Baysal et al., J Diabetes Sci Technol 2014: compression lows are the
     commonest false CGM lows (minutes to tens of minutes, at night).
 [R] RCP NEWS2 2017, Chart 4: a score band is itself the trigger (no delay).
 [I] IEC 60601-1-8: technical alarms; the device decides delays of its own.
@@ -75,10 +75,10 @@ H = 3600.0
 # readings: no delay, one normal reading clears, and they stay current for hours.
 
 
-def _cgm(delay_s: float, immediate_severity: float | None = None, direction: Direction = Direction.NONE) -> SuppressionPolicy:
+def _cgm(direction: Direction = Direction.NONE) -> SuppressionPolicy:
     # A CGM reads every 5 minutes: "clear" holds for three readings, silence means no data for four.
-    return P(delay_s, immediate_severity=immediate_severity, clear_evaluations=2, clear_hold_s=15 * 60,
-             stale_after_s=20 * 60, max_gap_s=20 * 60, direction=direction)
+    return P(0.0, clear_evaluations=2, clear_hold_s=15 * 60, stale_after_s=20 * 60, max_gap_s=20 * 60,
+             direction=direction)
 
 
 def _spot(direction: Direction) -> SuppressionPolicy:
@@ -103,13 +103,14 @@ DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
     Rule.NEWS2_MEDIUM: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
     Rule.NEWS2_HIGH: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
     Rule.NEWS2_RED_FLAG: P(0.0, clear_evaluations=2, stale_after_s=6 * H, max_gap_s=6 * H),
-    # [B]: level 2 at once; [B] [C]: other glucose alarms must last 15 min (one
-    # episode), which outlasts most compression lows. CGM reads every 5 min.
-    Rule.GLUCOSE_URGENT_LOW: _cgm(0.0, direction=B),
-    Rule.GLUCOSE_LOW: _cgm(15 * 60.0, immediate_severity=16.0, direction=B),
-    Rule.GLUCOSE_PREDICTED_LOW: _cgm(0.0),
-    Rule.GLUCOSE_HIGH: _cgm(15 * 60.0, direction=A),
-    Rule.GLUCOSE_URGENT_HIGH: _cgm(15 * 60.0, direction=A),
+    # [B] [C]: the streams fire glucose rules only while a consensus episode
+    # (>= 15 min beyond the threshold, which outlasts most compression lows) is
+    # ongoing: that is the delay; adding one here would double it.
+    Rule.GLUCOSE_URGENT_LOW: _cgm(direction=B),
+    Rule.GLUCOSE_LOW: _cgm(direction=B),
+    Rule.GLUCOSE_PREDICTED_LOW: _cgm(),
+    Rule.GLUCOSE_HIGH: _cgm(direction=A),
+    Rule.GLUCOSE_URGENT_HIGH: _cgm(direction=A),
     # [I]: technical alarms are about the equipment; never gated by artifacts.
     Rule.SIGNAL_LOSS: P(0.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
     Rule.SENSOR_OFF: P(10.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
