@@ -60,7 +60,8 @@ class Outcome:
 
 
 def apply_limit(ev: Evaluation, limit: float | None, direction: Direction) -> Evaluation:
-    """A clinician's per-patient limit: a firing evaluation within it counts as clear; beyond it, severity is re-measured.
+    """A clinician's per-patient limit: a firing evaluation within it counts as clear; beyond it, severity is
+    re-measured against it.
 
     Streams apply their own (default) limits, so only limits *wider* than
     the stream's can change the outcome here; narrower ones need the stream

@@ -42,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--patients", type=int, default=24, help="synthetic: patients")
     p.add_argument("--days", type=float, default=2.0, help="synthetic: days")
     p.add_argument("--seed", type=int, default=7, help="synthetic: random seed")
-    p.add_argument("--grace-min", type=float, default=30.0, help="an alarm up to this long after an event's end matches it")
+    p.add_argument("--grace-min", type=float, default=30.0,
+                   help="an alarm up to this long after an event's end matches it")
     p.add_argument("--ack-after-s", type=float, default=120.0, help="modelled nurse response time")
     p.add_argument("--json", action="store_true", help="print one JSON object only")
     p.set_defaults(func=run_cli)

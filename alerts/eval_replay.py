@@ -64,7 +64,8 @@ class Replay:
         """Fire condition timers and the modelled acknowledgements due by ``until``, oldest first."""
         keys = self._by_patient.get(patient_id, set())
         while True:
-            due = [(d, 0, k) for k in keys if (d := self.conds[k].next_due(policy_for(k[1]))) is not None and d <= until]
+            due = [(d, 0, k) for k in keys
+                   if (d := self.conds[k].next_due(policy_for(k[1]))) is not None and d <= until]
             due += [(d, 1, k) for k in keys if (d := self._ack_due(k)) is not None and d <= until]
             if not due:
                 return

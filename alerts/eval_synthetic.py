@@ -111,10 +111,11 @@ def generate(spec: SyntheticSpec = SyntheticSpec()) -> tuple[list[AlertCandidate
             dur, dip = rng.uniform(5, 45), rng.uniform(4, 15)
             for k in range(max(1, int(dur // STEP_S))):
                 flagged = sum(rng.random() < 0.5 for _ in range(5))
-                line(p, Rule.SPO2_LOW).put(t0 + k, _sample(Rule.SPO2_LOW, BASE[Rule.SPO2_LOW] - dip * rng.uniform(0.5, 1.1),
-                                                           flagged))
+                value = BASE[Rule.SPO2_LOW] - dip * rng.uniform(0.5, 1.1)
+                line(p, Rule.SPO2_LOW).put(t0 + k, _sample(Rule.SPO2_LOW, value, flagged))
                 if rng.random() < 0.3:
-                    line(p, Rule.HEART_RATE_HIGH).put(t0 + k, _sample(Rule.HEART_RATE_HIGH, rng.uniform(120, 170), flagged))
+                    erratic = _sample(Rule.HEART_RATE_HIGH, rng.uniform(120, 170), flagged)
+                    line(p, Rule.HEART_RATE_HIGH).put(t0 + k, erratic)
         for t0 in poisson_starts(spec.probe_offs_per_day):  # probe off: technical, garbage values flagged
             garbage = rng.random() < 0.5
             for k in range(max(1, int(rng.uniform(20, 300) // STEP_S))):

@@ -15,7 +15,9 @@ from alerts.metrics import AlertMetrics
 log = logging.getLogger(__name__)
 
 
-def announce(conn: psycopg.Connection, outcomes: list[Outcome], broadcaster: Broadcaster, metrics: AlertMetrics) -> None:
+def announce(
+    conn: psycopg.Connection, outcomes: list[Outcome], broadcaster: Broadcaster, metrics: AlertMetrics
+) -> None:
     pushed: set[str] = set()
     for out in outcomes:
         metrics.observe(out)

@@ -44,7 +44,9 @@ def handle_evaluation(
     return out
 
 
-def _open_alarm(conn: psycopg.Connection, patient_id: str, rule: str, source: str, alarm_id: str | None) -> Alarm | None:
+def _open_alarm(
+    conn: psycopg.Connection, patient_id: str, rule: str, source: str, alarm_id: str | None
+) -> Alarm | None:
     if alarm_id is not None:
         a = alarm_store.load_alarm(conn, alarm_id)
         if a is not None:

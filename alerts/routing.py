@@ -38,7 +38,8 @@ class Responder:
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """One roster entry: ``responder_id`` holds ``role`` in ``ward_id`` (None: hospital-wide) for [starts_at, ends_at)."""
+    """One roster entry: ``responder_id`` holds ``role`` in ``ward_id`` (None: hospital-wide) for
+    [starts_at, ends_at)."""
 
     responder_id: str
     role: StaffRole
@@ -101,7 +102,9 @@ def route(place: PatientPlace, target: StaffRole, priority: Priority, roster: tu
     return Route((), f"nobody on shift for {target.value} in ward {place.ward_id}: console only")
 
 
-def on_shift(roster: tuple[Shift, ...], role: StaffRole, ward_id: str | None, bed: str | None, at: datetime) -> tuple[str, ...]:
+def on_shift(
+    roster: tuple[Shift, ...], role: StaffRole, ward_id: str | None, bed: str | None, at: datetime
+) -> tuple[str, ...]:
     out: list[str] = []
     for s in roster:
         if s.role is not role or not s.covers(at):

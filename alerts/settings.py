@@ -12,10 +12,13 @@ class AlertSettings(RpmSettings, KafkaConn, DbConn):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     heartbeat_stale_s: float = Field(default=15.0, gt=0, description="a stage whose heartbeat is older is down")
-    timer_interval_s: float = Field(default=1.0, gt=0, description="how often due escalations, pauses, re-announces and condition timers are checked")
-    artifact_share: float = Field(default=0.5, gt=0, le=1, description="share of device-flagged samples that makes an evaluation an artifact")
+    timer_interval_s: float = Field(
+        default=1.0, gt=0, description="how often due escalations, pauses, re-announces and condition timers run")
+    artifact_share: float = Field(
+        default=0.5, gt=0, le=1, description="share of flagged or rejected samples making an evaluation an artifact")
     low_battery_pct: float = Field(default=20.0, ge=0, le=100)
-    registry_refresh_s: float = Field(default=10.0, gt=0, description="device -> patient assignments reload (device status)")
+    registry_refresh_s: float = Field(
+        default=10.0, gt=0, description="device -> patient assignments reload (device status)")
     # Outside channels: off unless a URL is configured.
     webhook_url: str | None = Field(default=None, pattern=r"^https?://")
     webhook_secret: SecretStr = Field(default=SecretStr(""), description="HMAC-SHA256 key for X-RPM-Signature-256")

@@ -189,7 +189,9 @@ def evaluate(
     return _clear(s, ev)
 
 
-def _firing(s: ConditionState, before: ConditionState, ev: Evaluation, p: SuppressionPolicy) -> tuple[ConditionState, Signal]:
+def _firing(
+    s: ConditionState, before: ConditionState, ev: Evaluation, p: SuppressionPolicy
+) -> tuple[ConditionState, Signal]:
     if s.phase in (Phase.PRESENT, Phase.CLEARING):
         return s.model_copy(update={
             "phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None, "last_firing_at": ev.window_end,

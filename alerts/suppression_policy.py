@@ -148,7 +148,8 @@ def policy_for(rule: str, override: PolicyOverride | None = None) -> Suppression
     base = DEFAULTS[Rule(rule)]
     if override is None:
         return base
-    changes = {f.name: getattr(override, f.name) for f in fields(PolicyOverride) if getattr(override, f.name) is not None}
+    changes = {f.name: getattr(override, f.name) for f in fields(PolicyOverride)
+               if getattr(override, f.name) is not None}
     return replace(base, **changes)
 
 

@@ -71,4 +71,5 @@ def sms_text(
         if ward_id else (f"BN tại nhà {patient_id}" if locale == "vi" else f"Home patient {patient_id}")
     val = f" ({value:g})" if value is not None else ""
     ref = "Mã" if locale == "vi" else "Ref"
-    return f"[RPM {_pick(PRIORITY_TEXT[priority], locale)}] {what}: {rule_text(rule, locale)}{val} - {where}. {ref} {alarm_id[:8]}"
+    head = f"[RPM {_pick(PRIORITY_TEXT[priority], locale)}] {what}"
+    return f"{head}: {rule_text(rule, locale)}{val} - {where}. {ref} {alarm_id[:8]}"

@@ -20,11 +20,13 @@ class Received:
 
 @dataclass
 class HttpPeer:
-    """``status`` is what it answers (e.g. 500 to simulate an outage); ``stop()`` makes it unreachable."""
+    """``status`` is what it answers (e.g. 500 for an outage); ``hang`` set: it answers only once released;
+    ``stop()`` makes it unreachable."""
 
     status: int = 200
     received: list[Received] = field(default_factory=list)
     attempts: int = 0
+    hang: threading.Event | None = None
 
     def __post_init__(self) -> None:
         peer = self
@@ -33,6 +35,8 @@ class HttpPeer:
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 peer.attempts += 1
+                if peer.hang is not None:
+                    peer.hang.wait(60)  # a receiver that accepted the connection and never answers
                 if 200 <= peer.status < 300:
                     peer.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(peer.status)

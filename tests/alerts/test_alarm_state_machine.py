@@ -163,7 +163,8 @@ def test_user_actions_the_state_forbids_are_refused() -> None:
 def test_paused_alarm_can_be_acknowledged() -> None:
     alarm, _ = sm.pause(raised(), "n", s(1), 60, LATCHING)
     alarm, ts = sm.acknowledge(alarm, "n2", s(20), LATCHING)
-    assert alarm.state is AlarmState.ACKNOWLEDGED and alarm.paused_until is None and ts[0].from_state is AlarmState.PAUSED
+    assert alarm.state is AlarmState.ACKNOWLEDGED and alarm.paused_until is None
+    assert ts[0].from_state is AlarmState.PAUSED
 
 
 def test_sequence_numbers_name_each_transition_once() -> None:

@@ -101,31 +101,33 @@ def test_webhook_down_retries_with_backoff_then_dead_letters(db: psycopg.Connect
 
 
 def test_one_channel_down_does_not_block_another(db_dsn: str, db: psycopg.Connection) -> None:
-    """Worker threads as in the service: the webhook receiver hangs, SMS still goes out at once."""
-    hanging = threading.Event()
-
-    class HangingWebhook(Webhook):
-        def send(self, row):  # type: ignore[no-untyped-def]
-            hanging.wait(30)  # a receiver that never answers (until the test ends)
-            raise delivery.DeliveryError("timeout")
-
+    """Worker threads as in the service: the webhook receiver never answers, SMS still goes out at once."""
+    release = threading.Event()
+    hanging = HttpPeer(hang=release)
     gateway = HttpPeer()
     stop = threading.Event()
     metrics = AlertMetrics(CollectorRegistry())
     try:
         raise_one(db)
         policy = RetryPolicy(max_attempts=2, base_s=0.1)
-        delivery.run_worker(db_dsn, Channel.WEBHOOK, HangingWebhook("http://127.0.0.1:9/x", SECRET), policy, metrics,
+        delivery.run_worker(db_dsn, Channel.WEBHOOK, Webhook(hanging.url, SECRET, timeout_s=30), policy, metrics,
                             stop, idle_s=0.05)
         delivery.run_worker(db_dsn, Channel.SMS, SmsGateway(gateway.url), policy, metrics, stop, idle_s=0.05)
         deadline = time.monotonic() + 20
         while not gateway.received and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(gateway.received) == 1
+        assert hanging.attempts == 1  # the webhook is stuck in its request...
         assert db.execute("SELECT status FROM notification_outbox WHERE channel = 'webhook'").fetchone() == ("pending",)
+        release.set()  # ...and delivered once the receiver answers
+        deadline = time.monotonic() + 20
+        while not hanging.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(hanging.received) == 1
     finally:
-        hanging.set()
+        release.set()
         stop.set()
+        hanging.stop()
         gateway.stop()
 
 

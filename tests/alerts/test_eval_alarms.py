@@ -1,4 +1,4 @@
-"""Alarm quality evaluation: metrics on hand-made ground truth, the replay, and the CLI on files and the synthetic ward."""
+"""Alarm quality evaluation: metrics on hand-made truth, the replay, the CLI on files and on the synthetic ward."""
 
 from __future__ import annotations
 

@@ -82,7 +82,8 @@ def test_restart_keeps_timers_and_sends_nothing_twice(
         # The same candidate again (a redelivery): nothing new.
         producer.send(f"{topic_prefix}rpm.alert-candidates.v1", key=b"P1", value=cand.model_dump_json().encode())
         producer.flush()
-        wait_for(lambda: _sms(gateway, cand.id)["+84900000003"] == 1, 60, "second escalation to the rapid response team", svc)
+        wait_for(lambda: _sms(gateway, cand.id)["+84900000003"] == 1, 60,
+                 "second escalation to the rapid response team", svc)
 
         # Acknowledge over the API while listening on the live stream.
         seen: list[dict[str, object]] = []

@@ -79,7 +79,8 @@ def _ev(rule: str, priority: Priority) -> Evaluation:
                       value=80.0, window_start=DAY, window_end=DAY)
 
 
-RESPONDERS = {r.id: r for r in (Responder("lan", "Lan", "+84900000001"), Responder("tuan", "Tuấn", "+84900000002", "en"),
+RESPONDERS = {r.id: r for r in (
+    Responder("lan", "Lan", "+84900000001"), Responder("tuan", "Tuấn", "+84900000002", "en"),
                                 Responder("rrt", "RRT", "+84900000003"), Responder("hoa", "Hoa"))}
 
 

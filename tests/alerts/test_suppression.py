@@ -103,7 +103,8 @@ def test_artifact_flagged_evaluations_neither_start_nor_end_an_excursion() -> No
     st, sigs = run([ev(t, severity=5.0, artifact=True) for t in range(0, 60)])
     assert set(sigs) == {Signal.HELD_ARTIFACT} and st.phase is Phase.IDLE
     # Artifacts inside a real excursion do not add severity x time either.
-    st, sigs = run([ev(0, severity=5.0), *[ev(t, severity=50.0, artifact=True) for t in range(1, 5)], ev(5, severity=5.0)])
+    held = [ev(t, severity=50.0, artifact=True) for t in range(1, 5)]
+    st, sigs = run([ev(0, severity=5.0), *held, ev(5, severity=5.0)])
     assert Signal.ONSET not in sigs and st.area == 5.0 * 1  # only the last second counts (4 s held)
 
 
