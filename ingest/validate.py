@@ -202,6 +202,8 @@ def validate_telemetry(
                 "sent_at": msg.sent_at,
                 "received_at": received_at,
                 "readings": readings,
+                "device_kind": registry.device_kinds.get(msg.device_id),
+                "spo2_scale": registry.spo2_scales.get(patient_id, 1),
             }
         )
         out.accepted.append(Forward(Dest.READINGS, patient_id, value, len(readings)))

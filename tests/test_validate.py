@@ -119,3 +119,19 @@ def test_skew_and_horizon_edges_are_inclusive() -> None:
     snap_all = AssignmentSnapshot(frozenset({"d1"}), {"d1": (Interval("P9", NOW - timedelta(days=30), None),)})
     out = validate_telemetry(telemetry_topic("d1"), json.dumps(m).encode(), NOW, snap_all, lim)
     assert out.dead == [] and len(out.batches[0].readings) == 2
+
+
+def test_batch_carries_device_kind_and_spo2_scale_from_registry() -> None:
+    from wire.messages import DeviceKind
+
+    snap = AssignmentSnapshot(
+        frozenset({"d1"}), {"d1": (Interval("P7", NOW - timedelta(days=1), None),)},
+        device_kinds={"d1": DeviceKind.WEARABLE}, spo2_scales={"P7": 2},
+    )
+    out = validate_telemetry(telemetry_topic("d1"), json.dumps(msg()).encode(), NOW, snap, Limits())
+    (fwd,) = out.batches
+    assert (fwd.device_kind, fwd.spo2_scale) == (DeviceKind.WEARABLE, 2)
+    # A patient not flagged for hypercapnic respiratory failure is on scale 1.
+    out = validate_telemetry(telemetry_topic("d1"), json.dumps(msg()).encode(), NOW,
+                             AssignmentSnapshot(frozenset({"d1"}), snap.by_device), Limits())
+    assert (out.batches[0].device_kind, out.batches[0].spo2_scale) == (None, 1)
