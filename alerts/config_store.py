@@ -23,13 +23,18 @@ from wire.messages import Priority
 
 
 def load_context(
-    conn: psycopg.Connection, patient_id: str, now: datetime, channels: ChannelsEnabled, full: bool = True
+    conn: psycopg.Connection, patient_id: str, now: datetime, channels: ChannelsEnabled, full: bool = True,
+    light: Context | None = None,
 ) -> Context:
-    """``full=False``: only what suppression needs (ward settings, limits), for evaluations that change no alarm."""
-    row = conn.execute("SELECT ward_id, bed FROM patients WHERE id = %s", (patient_id,)).fetchone()
-    ward_id, bed = (row[0], row[1]) if row else (None, None)
-    overrides = _ward_overrides(conn, ward_id) if ward_id is not None else {}
-    limits = _limits(conn, patient_id, now)
+    """``full=False``: only what suppression needs (ward settings, limits), for evaluations that change no alarm;
+    ``light``: such a context loaded before, completed instead of read again."""
+    if light is None:
+        row = conn.execute("SELECT ward_id, bed FROM patients WHERE id = %s", (patient_id,)).fetchone()
+        ward_id, bed = (row[0], row[1]) if row else (None, None)
+        overrides = _ward_overrides(conn, ward_id) if ward_id is not None else {}
+        limits = _limits(conn, patient_id, now)
+    else:
+        ward_id, bed, overrides, limits = light.place.ward_id, light.place.bed, light.ward_overrides, light.limits
     if not full:
         return Context(place=PatientPlace(patient_id, ward_id, bed), ward_overrides=overrides, limits=limits,
                        channels=channels)

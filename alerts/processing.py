@@ -37,7 +37,7 @@ def handle_evaluation(
     lost = ev.firing and alarm_store.signal_lost(conn, ev)
     out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
     if out.dispatches:  # an alarm changed: decide again with routing, roster and chains (pure, same inputs)
-        ctx = config_store.load_context(conn, ev.patient_id, now, channels)
+        ctx = config_store.load_context(conn, ev.patient_id, now, channels, light=ctx)
         out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
     if not alarm_store.persist(conn, out, ctx.suppression_policy(ev.rule), detected_at):
         return None
@@ -64,7 +64,7 @@ def tick_condition(
     ctx = config_store.load_context(conn, patient_id, now, channels, full=False)
     out = engine.on_condition_tick(cond, alarm, ctx, now)
     if out.dispatches:
-        ctx = config_store.load_context(conn, patient_id, now, channels)
+        ctx = config_store.load_context(conn, patient_id, now, channels, light=ctx)
         out = engine.on_condition_tick(cond, alarm, ctx, now)
     alarm_store.persist(conn, out, ctx.suppression_policy(rule), now)
     return out
