@@ -103,8 +103,17 @@ def consume(
                     c.autocommit = True
                 n = 0
                 for ev, detected in to_evaluations(recs, names, s, c, reg, metrics):
-                    with c.transaction():
-                        out = processing.handle_evaluation(c, ev, datetime.now(UTC), channels, detected)
+                    try:
+                        with c.transaction():
+                            out = processing.handle_evaluation(c, ev, datetime.now(UTC), channels, detected)
+                    except psycopg.Error:
+                        raise  # the database: retried as a whole by run_with_retry
+                    except Exception:
+                        # A record the engine cannot handle must not stop every other
+                        # patient's alarms (nor crash-loop the service): counted, logged.
+                        log.exception("evaluation failed", extra={"rule": ev.rule, "candidate_id": ev.candidate_id})
+                        metrics.bad.inc()
+                        continue
                     if out is None:
                         metrics.bad.inc()  # a rule outside wire.rules
                         continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
@@ -27,16 +28,26 @@ def run_due(conn: psycopg.Connection, now: datetime, channels: ChannelsEnabled) 
     """Fire everything due at ``now``, one transaction per condition or alarm. ``conn`` is autocommit."""
     outs: list[Outcome] = []
     for patient_id, rule, source in alarm_store.due_conditions(conn, now):
-        with conn.transaction():
-            out = processing.tick_condition(conn, patient_id, rule, source, now, channels)
-        if out is not None:
-            outs.append(out)
+        _guarded(outs, lambda: processing.tick_condition(conn, patient_id, rule, source, now, channels), conn,
+                 f"condition {rule}")
     for alarm_id in alarm_store.due_alarms(conn, now):
-        with conn.transaction():
-            out = processing.tick_alarm(conn, alarm_id, now, channels)
-        if out is not None:
-            outs.append(out)
+        _guarded(outs, lambda: processing.tick_alarm(conn, alarm_id, now, channels), conn, f"alarm {alarm_id}")
     return outs
+
+
+def _guarded(outs: list[Outcome], step: Callable[[], Outcome | None], conn: psycopg.Connection, what: str) -> None:
+    """One timer in its own transaction; a failure other than the database's is logged and skipped, so one bad
+    row does not stop every other timer (it stays due and is retried next round)."""
+    try:
+        with conn.transaction():
+            out = step()
+    except psycopg.Error:
+        raise
+    except Exception:
+        log.exception("timer failed", extra={"what": what})
+        return
+    if out is not None:
+        outs.append(out)
 
 
 def run_loop(
