@@ -3,7 +3,9 @@
 Offsets are committed after the database commit. A redelivered record is a
 no-op: each condition remembers the newest evaluation it applied, and an
 alarm's id is the id of the candidate that began its condition, so neither
-the alarm nor its notifications (deduplicated in the outbox) repeat.
+the alarm nor its notifications (deduplicated in the outbox) repeat. A
+batch is decided per patient on a few connections at once
+(``alerts.parallel``), each patient's evaluations in order.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import psycopg
@@ -21,9 +24,9 @@ from alerts import device_status, live, processing
 from alerts.broadcast import Broadcaster
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import ChannelsEnabled
+from alerts.parallel import ConnectionPool, by_patient, run_groups
 from alerts.settings import AlertSettings
 from alerts.suppression import Evaluation
-from runtime.db_retry import run_with_retry
 from runtime.health import Health
 from storage import registry
 from wire import topics
@@ -46,27 +49,37 @@ class Registry:
         return self._snap.patient_at(device_id, t)
 
 
-def to_evaluations(
-    recs: list[ConsumerRecord], names: dict[str, str], s: AlertSettings, conn: psycopg.Connection, reg: Registry,
-    metrics: AlertMetrics,
-) -> list[tuple[Evaluation, datetime]]:
-    """Parse records into (evaluation, detected_at); unparseable records are counted and skipped."""
-    out: list[tuple[Evaluation, datetime]] = []
+Parsed = tuple[Evaluation, datetime] | tuple[DeviceStatus, datetime]
+
+
+def parse(recs: list[ConsumerRecord], names: dict[str, str], s: AlertSettings, metrics: AlertMetrics) -> list[Parsed]:
+    """Records as evaluations (candidates) or device status, with their time; unparseable ones counted, skipped."""
+    out: list[Parsed] = []
     for rec in recs:
         try:
             if rec.topic == names[topics.ALERT_CANDIDATES]:
                 c = AlertCandidate.model_validate_json(rec.value)
                 out.append((Evaluation.from_candidate(c, s.artifact_share), c.detected_at))
-                continue
-            status = DeviceStatus.model_validate_json(rec.value)
+            else:
+                received = datetime.fromtimestamp(rec.timestamp / 1000, UTC)
+                out.append((DeviceStatus.model_validate_json(rec.value), received))
         except ValueError:
             metrics.bad.inc()
+    return out
+
+
+def to_evaluations(
+    parsed: list[Parsed], s: AlertSettings, conn: psycopg.Connection, reg: Registry
+) -> list[tuple[Evaluation, datetime]]:
+    """Device status becomes evaluations of the patient the device is assigned to (then: none if nobody)."""
+    out: list[tuple[Evaluation, datetime]] = []
+    for item, at in parsed:
+        if isinstance(item, Evaluation):
+            out.append((item, at))
             continue
-        received = datetime.fromtimestamp(rec.timestamp / 1000, UTC)
-        patient = reg.patient_at(conn, status.device_id, status.at or received)
-        if patient is None:
-            continue  # not assigned to anyone: nobody to alarm for
-        out += [(e, received) for e in device_status.evaluations(status, patient, received, s.low_battery_pct)]
+        patient = reg.patient_at(conn, item.device_id, item.at or at)
+        if patient is not None:
+            out += [(e, at) for e in device_status.evaluations(item, patient, at, s.low_battery_pct)]
     return out
 
 
@@ -92,45 +105,52 @@ def consume(
     )
     hc.set("kafka", True)
     reg = Registry(s.registry_refresh_s)
-    conn: psycopg.Connection | None = None
+    pool = ConnectionPool(dsn, s.decision_workers)
+    executor = ThreadPoolExecutor(s.decision_workers, thread_name_prefix="alarm-decide")
+
+    def decide(c: psycopg.Connection, group: list[tuple[Evaluation, datetime]]) -> int:
+        n = 0
+        for ev, detected in group:
+            try:
+                with c.transaction():
+                    out = processing.handle_evaluation(c, ev, datetime.now(UTC), channels, detected)
+            except psycopg.Error:
+                raise  # the database: the batch is retried (decided evaluations are recognised as replays)
+            except Exception:
+                # A record the engine cannot handle must not stop every other
+                # patient's alarms (nor crash-loop the service): counted, logged.
+                log.exception("evaluation failed", extra={"rule": ev.rule, "candidate_id": ev.candidate_id})
+                metrics.bad.inc()
+                continue
+            if out is None:
+                metrics.bad.inc()  # a rule outside wire.rules
+                continue
+            # Pushed as soon as it is committed: every millisecond here is alarm latency.
+            live.announce(c, [out], broadcaster, metrics)
+            n += 1
+        return n
+
     while not stop.is_set():
         hc.beat()
         polled = consumer.poll(timeout_ms=200)
-        recs = [r for batch in polled.values() for r in batch]
-        if recs:
-            def op(c: psycopg.Connection) -> int:
-                if not c.autocommit:
-                    c.autocommit = True
-                n = 0
-                for ev, detected in to_evaluations(recs, names, s, c, reg, metrics):
-                    try:
-                        with c.transaction():
-                            out = processing.handle_evaluation(c, ev, datetime.now(UTC), channels, detected)
-                    except psycopg.Error:
-                        raise  # the database: retried as a whole by run_with_retry
-                    except Exception:
-                        # A record the engine cannot handle must not stop every other
-                        # patient's alarms (nor crash-loop the service): counted, logged.
-                        log.exception("evaluation failed", extra={"rule": ev.rule, "candidate_id": ev.candidate_id})
-                        metrics.bad.inc()
-                        continue
-                    if out is None:
-                        metrics.bad.inc()  # a rule outside wire.rules
-                        continue
-                    # Pushed as soon as it is committed, not after the whole batch:
-                    # every millisecond here is alarm latency. A replay after a
-                    # failure is recognised as such and pushes nothing again.
-                    live.announce(c, [out], broadcaster, metrics)
-                    n += 1
-                return n
-
-            # On a database outage the whole batch is retried: evaluations that
-            # committed before the failure are recognised as replays.
-            conn, _ = run_with_retry(dsn, conn, op, hc, stop)
+        parsed = parse([r for batch in polled.values() for r in batch], names, s, metrics)
+        backoff = 0.2
+        while parsed and not stop.is_set():
+            try:
+                evals = pool.run(lambda c: to_evaluations(parsed, s, c, reg))
+                run_groups(pool, executor, by_patient(evals), decide)
+                hc.set("database", True)
+                break
+            except psycopg.Error as e:
+                hc.set("database", False, str(e)[:200])
+                log.warning("database operation failed, retrying", extra={"error": str(e)[:200], "backoff_s": backoff})
+                hc.beat()  # retrying is alive: a database outage must not fail the liveness probe
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
         if stop.is_set():
             break
         if polled:
             consumer.commit()
     consumer.close(autocommit=False)
-    if conn is not None:
-        conn.close()
+    executor.shutdown(wait=True)
+    pool.close()

@@ -14,6 +14,7 @@ class AlertSettings(RpmSettings, KafkaConn, DbConn):
     heartbeat_stale_s: float = Field(default=15.0, gt=0, description="a stage whose heartbeat is older is down")
     timer_interval_s: float = Field(
         default=1.0, gt=0, description="how often due escalations, pauses, re-announces and condition timers run")
+    decision_workers: int = Field(default=4, ge=1, le=32, description="patients decided concurrently (connections)")
     artifact_share: float = Field(
         default=0.5, gt=0, le=1, description="share of flagged or rejected samples making an evaluation an artifact")
     low_battery_pct: float = Field(default=20.0, ge=0, le=100)
