@@ -203,6 +203,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "to_candidate_p50_ms": _pct(to_candidate, 50), "to_candidate_p99_ms": _pct(to_candidate, 99),
         "to_raise_p50_ms": _pct(to_raise, 50), "to_raise_p99_ms": _pct(to_raise, 99),
         "limit_p50_ms": _pct(probe.latencies_ms, 50), "limit_samples": len(probe.latencies_ms),
+        **({"limit_errors": probe.errors} if probe.errors else {}),
         "patients": args.patients, "rate_msgs_s": round(args.patients * args.rate_hz, 1),
         "published_msgs_s": round(published / max(1e-9, elapsed), 1), "duration_s": round(elapsed, 1),
         "candidates_seen": len(watch.seen), "readings_stored_share": round(stored / max(1, 3 * published), 3),

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
@@ -45,7 +46,16 @@ class Probe:
         self._sub.connect(target.host, target.port)
         self._pub, ptarget = new_client(mqtt_url, f"bench-probe-pub-{prefix}", v5=v5)
         self._pub.connect(ptarget.host, ptarget.port)
-        self._threads = [threading.Thread(target=f, daemon=True) for f in (self._hop, self._land, self._send)]
+        self._threads = [threading.Thread(target=self._logged, args=(f,), daemon=True)
+                         for f in (self._hop, self._land, self._send)]
+        self.errors: list[str] = []
+
+    def _logged(self, f: Callable[[], None]) -> None:
+        try:
+            f()
+        except Exception as e:  # reported with the result: a limit without samples must say why
+            self.errors.append(f"{f.__name__}: {type(e).__name__}: {e}")
+            log.exception("bench probe thread failed")
 
     def start(self) -> None:
         self._sub.loop_start()
