@@ -54,7 +54,7 @@ def add(live: Live, vital: str, t_ms: int, value: float, bits: int, dev: int, ar
         vl.duplicates += 1
         return False
     w.keys.add(key)
-    w.t.append(t_ms)
+    w.dt.append(t_ms - ws)
     w.v.append(value)
     w.f.append(bits)
     w.d.append(dev)
@@ -93,7 +93,7 @@ def add_many(live: Live, vital: str, g: Samples, dev: int, arrival_ms: int, late
     if len(set(keys)) != len(keys) or not w.keys.isdisjoint(keys):
         return _add_each(live, vital, g, dev, arrival_ms, lateness_ms)  # some duplicates: count each
     w.keys.update(keys)
-    w.t.extend(ts)
+    w.dt.extend([t - ws for t in ts])
     w.v.extend(g.v)
     w.f.extend(g.bits)
     w.d.extend([dev] * len(ts))
@@ -153,8 +153,9 @@ def _close(
     detected_ms: int, cfg: CoreConfig, out: Outputs,
 ) -> None:
     spec = VITALS[vital]
-    order = np.argsort(np.asarray(w.t, dtype=np.int64), kind="stable")
-    t = np.asarray(w.t, dtype=np.int64)[order]
+    t = np.asarray(w.dt, dtype=np.int64)
+    order = np.argsort(t, kind="stable")
+    t = t[order] + ws
     v = np.asarray(w.v, dtype=np.float64)[order]
     f = np.asarray(w.f, dtype=np.int64)[order]
     vh = hist.vitals.get(vital.value)
