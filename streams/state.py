@@ -101,7 +101,7 @@ class History:
 
 def _default(o: object) -> Any:
     if isinstance(o, set):
-        return None  # dedup keys are rebuilt from t and d
+        return None  # dedup keys are rebuilt from dt and d
     raise TypeError(type(o).__name__)
 
 
