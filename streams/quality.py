@@ -22,11 +22,11 @@ alarms.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided
 
 from streams.vitals import VitalSpec
 from wire.messages import QualityFlag
@@ -81,14 +81,25 @@ def _hampel(x: F64, k: int, sigma: float, floor: float) -> Bool:
     n = x.size
     if n <= 2 * k:
         return np.zeros(n, dtype=np.bool_)
-    padded = np.concatenate((x[k:0:-1], x, x[-2:-k - 2:-1]))  # np.pad(x, k, mode="reflect")
-    step = padded.strides[0]
-    win = as_strided(padded, shape=(n, 2 * k + 1), strides=(step, step), writeable=False)
+    win = x[_reflected_windows(n, k)]
     med = np.sort(win, axis=1)[:, k]
     dev = np.abs(win - med[:, None])
     dev.sort(axis=1)
     limit = np.maximum(sigma * 1.4826 * dev[:, k], floor)
     return np.abs(x - med) > limit
+
+
+@functools.lru_cache(maxsize=256)
+def _reflected_windows(n: int, k: int) -> I64:
+    """Row i: indexes of x[i-k .. i+k], reflected at the edges as np.pad(mode="reflect").
+
+    One fancy index per window close instead of pad + strided view (numpy's
+    per-call overhead dominates on ~60 samples); window sizes repeat, so cached.
+    """
+    j = np.abs(np.arange(n)[:, None] + np.arange(-k, k + 1))  # -1 -> 1, -2 -> 2
+    j = np.where(j > n - 1, 2 * (n - 1) - j, j)  # n -> n - 2, n + 1 -> n - 3
+    j.setflags(write=False)
+    return j
 
 
 def _flatline(t: I64, v: F64, ctx: Context, flatline_s: float) -> tuple[Bool, Context]:
@@ -158,9 +169,11 @@ def assess(
             dip_x = near & (x <= base - DIP_PERCENT) & ~spike_x
     spike, flat, dip = spread(spike_x), spread(flat_x), spread(dip_x)
     reasons.update(spike=spike, flatline=flat, motion_dip=dip)
-    accepted = ok & ~spike & ~flat & ~dip
+    accepted = ~(spike | flat | dip) if clean else ok & ~spike & ~flat & ~dip
     if spec.hampel_k:
         keep = np.concatenate((np.asarray(ctx.tail, dtype=np.float64), v[accepted]))[-spec.hampel_k:]
         new_ctx = Context(tuple(float(a) for a in keep), new_ctx.run_value, new_ctx.run_start_ms)
+    if clean:  # the first three masks are empty
+        reasons = {"spike": spike, "flatline": flat, "motion_dip": dip}
     counts = {r: int(np.count_nonzero(m)) for r, m in reasons.items()}
     return Assessment(accepted, {r: n for r, n in counts.items() if n}, new_ctx)
