@@ -29,12 +29,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from runtime import health, heartbeat
 from streams import engine
 from streams.candidates import Outputs
+from streams.decode import decode
 from streams.settings import StreamSettings
 from streams.state import Live
 from streams.table_state import StateStore
 from wire import topics
 from wire.derived import ScoreBatch, WindowFeatures
-from wire.messages import ReadingBatch
 
 log = logging.getLogger(__name__)
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -104,7 +104,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
 
     async def on_batch(partition: int, value: bytes) -> None:
         try:
-            batch = ReadingBatch.model_validate_json(value)
+            batch = decode(value)
         except ValueError:
             m.bad.inc()
             log.error("unparseable readings record", extra={"partition": partition})
