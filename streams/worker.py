@@ -111,7 +111,11 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             return
         pid = batch.patient_id
         live, hist = store.get(pid)
-        out = engine.process(live, hist, batch, partition, cfg, last_tick.get(partition, 0))
+        # Quietness is judged by when this worker got the data, not when the
+        # bridge did: a worker replaying a backlog after a restart must not
+        # close the windows it is still filling.
+        seen_ms = max(last_tick.get(partition, 0), int(time.time() * 1000))
+        out = engine.process(live, hist, batch, partition, cfg, seen_ms)
         await publish(pid, out, live)
         m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty))
         m.batches.inc()
