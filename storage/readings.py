@@ -1,5 +1,9 @@
 """Writing readings: COPY (binary) into a temporary staging table, then one
-INSERT ... ON CONFLICT DO NOTHING, so a redelivered reading adds no row."""
+INSERT ... ON CONFLICT DO NOTHING, so a redelivered reading adds no row.
+
+ON CONFLICT DO NOTHING also absorbs a reading repeated inside one batch (the
+second copy conflicts with the first), so no DISTINCT pass is needed.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from wire.messages import ReadingBatch
 from wire.units import UNITS
 
 COLUMNS = ("measured_at", "patient_id", "device_id", "type", "value", "unit", "flags", "seq", "received_at")
-_TYPES = ("timestamptz", "text", "text", "text", "float8", "text", "text[]", "int8", "timestamptz")
+TYPES = ("timestamptz", "text", "text", "text", "float8", "text", "text[]", "int8", "timestamptz")
 ReadingRow = tuple[datetime, str, str, str, float, str, list[str], int, datetime]
+_COLS = ", ".join(COLUMNS)
 
 
 def rows_from(batches: Iterable[ReadingBatch]) -> list[ReadingRow]:
@@ -25,22 +30,23 @@ def rows_from(batches: Iterable[ReadingBatch]) -> list[ReadingRow]:
     ]
 
 
+def copy_rows(cur: psycopg.Cursor, table: str, rows: Iterable[ReadingRow]) -> None:
+    """COPY rows in binary into ``table`` (a fixed, trusted name)."""
+    with cur.copy(f"COPY {table} ({_COLS}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(TYPES))
+        for row in rows:
+            copy.write_row(row)
+
+
 def write(conn: psycopg.Connection, rows: list[ReadingRow]) -> int:
     """Insert rows idempotently in the caller's transaction; return how many were new."""
     if not rows:
         return 0
-    cols = ", ".join(COLUMNS)
+    # Temporary: no WAL for the staging copy; emptied at every commit.
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     with conn.cursor() as cur:
-        with cur.copy(f"COPY readings_stage ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(list(_TYPES))
-            for row in rows:
-                copy.write_row(row)
-        # DISTINCT ON: one batch may itself carry the same reading twice.
-        cur.execute(
-            f"INSERT INTO readings ({cols}) SELECT DISTINCT ON (device_id, type, measured_at) {cols}"
-            " FROM readings_stage ON CONFLICT DO NOTHING"
-        )
+        copy_rows(cur, "readings_stage", rows)
+        cur.execute(f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM readings_stage ON CONFLICT DO NOTHING")
         return cur.rowcount

@@ -1,0 +1,83 @@
+"""`rpm db maintain` and the sink's maintenance thread.
+
+Plain PostgreSQL: create partitions ahead, adopt late rows from DEFAULT
+partitions, drop partitions past retention, refresh the aggregate tables.
+TimescaleDB: (re)apply the policy jobs; TimescaleDB's own scheduler then
+compresses, refreshes and drops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from storage import aggregates, partitions
+from storage.backend import Backend, recorded
+from storage.policy import RetentionPolicy, partition_specs, timescale_sql
+
+log = logging.getLogger(__name__)
+_MAINTAIN_LOCK = 0x52504D02  # one maintainer at a time across sink instances
+
+
+@dataclass(slots=True)
+class MaintainReport:
+    backend: Backend
+    partitions: dict[str, partitions.Report] = field(default_factory=dict)
+    refresh: aggregates.RefreshReport | None = None
+
+
+def apply_policy(
+    conn: psycopg.Connection, backend: Backend, policy: RetentionPolicy, now: datetime | None = None
+) -> MaintainReport:
+    """Partitions (plain) or policy jobs (TimescaleDB); ``conn`` must be in autocommit mode."""
+    now = now or datetime.now(UTC)
+    report = MaintainReport(backend)
+    if backend is Backend.TIMESCALEDB:
+        with conn.transaction():
+            for stmt in timescale_sql(policy):
+                conn.execute(stmt.encode())
+        return report
+    for spec in partition_specs(policy):
+        report.partitions[spec.table] = partitions.apply(conn, spec, now)
+    return report
+
+
+def run_once(
+    conn: psycopg.Connection, policy: RetentionPolicy, now: datetime | None = None,
+    settle: timedelta = timedelta(minutes=5),
+) -> MaintainReport:
+    now = now or datetime.now(UTC)
+    backend = recorded(conn)
+    if backend is None:
+        raise RuntimeError("schema is not migrated: run `rpm db migrate` first")
+    report = apply_policy(conn, backend, policy, now)
+    if backend is Backend.POSTGRES:
+        report.refresh = aggregates.refresh(conn, now, timedelta(days=policy.raw_days), settle)
+    return report
+
+
+def start_thread(
+    dsn: str, policy: RetentionPolicy, stop: threading.Event, every_s: float, application_name: str,
+) -> threading.Thread:
+    """Maintain every ``every_s`` seconds until ``stop``; survives database outages."""
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True, connect_timeout=5,
+                                     application_name=application_name) as conn:
+                    got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_MAINTAIN_LOCK,)).fetchone()
+                    if got and got[0]:
+                        run_once(conn, policy)
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (_MAINTAIN_LOCK,))
+            except psycopg.Error as e:
+                log.warning("maintenance failed, will retry", extra={"error": str(e)[:200]})
+            stop.wait(every_s)
+
+    t = threading.Thread(target=loop, name="storage-maintenance", daemon=True)
+    t.start()
+    return t
