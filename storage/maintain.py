@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -30,11 +32,34 @@ class MaintainReport:
     refresh: aggregates.RefreshReport | None = None
 
 
+@contextmanager
+def exclusive(conn: psycopg.Connection, wait: bool = True) -> Iterator[bool]:
+    """Hold the maintenance lock (session level: maintenance spans transactions).
+
+    Yields False when ``wait`` is off and another process holds it."""
+    if wait:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MAINTAIN_LOCK,))
+        got = True
+    else:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_MAINTAIN_LOCK,)).fetchone()
+        got = bool(row and row[0])
+    try:
+        yield got
+    finally:
+        if got and not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MAINTAIN_LOCK,))
+
+
 def apply_policy(
     conn: psycopg.Connection, backend: Backend, policy: RetentionPolicy, now: datetime | None = None
 ) -> MaintainReport:
     """Partitions (plain) or policy jobs (TimescaleDB); ``conn`` must be in autocommit mode."""
     now = now or datetime.now(UTC)
+    with exclusive(conn):
+        return _apply_policy(conn, backend, policy, now)
+
+
+def _apply_policy(conn: psycopg.Connection, backend: Backend, policy: RetentionPolicy, now: datetime) -> MaintainReport:
     report = MaintainReport(backend)
     if backend is Backend.TIMESCALEDB:
         with conn.transaction():
@@ -50,11 +75,20 @@ def run_once(
     conn: psycopg.Connection, policy: RetentionPolicy, now: datetime | None = None,
     settle: timedelta = timedelta(minutes=5),
 ) -> MaintainReport:
+    """One full maintenance pass (waits for another maintainer to finish first)."""
+    with exclusive(conn):
+        return _run_unlocked(conn, policy, now, settle)
+
+
+def _run_unlocked(
+    conn: psycopg.Connection, policy: RetentionPolicy, now: datetime | None = None,
+    settle: timedelta = timedelta(minutes=5),
+) -> MaintainReport:
     now = now or datetime.now(UTC)
     backend = recorded(conn)
     if backend is None:
         raise RuntimeError("schema is not migrated: run `rpm db migrate` first")
-    report = apply_policy(conn, backend, policy, now)
+    report = _apply_policy(conn, backend, policy, now)
     if backend is Backend.POSTGRES:
         report.refresh = aggregates.refresh(conn, now, timedelta(days=policy.raw_days), settle)
     return report
@@ -70,10 +104,9 @@ def start_thread(
             try:
                 with psycopg.connect(dsn, autocommit=True, connect_timeout=5,
                                      application_name=application_name) as conn:
-                    got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_MAINTAIN_LOCK,)).fetchone()
-                    if got and got[0]:
-                        run_once(conn, policy)
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (_MAINTAIN_LOCK,))
+                    with exclusive(conn, wait=False) as got:
+                        if got:  # else another sink is maintaining right now
+                            _run_unlocked(conn, policy)
             except psycopg.Error as e:
                 log.warning("maintenance failed, will retry", extra={"error": str(e)[:200]})
             stop.wait(every_s)
