@@ -59,7 +59,9 @@ def apply_policy(
         return _apply_policy(conn, backend, policy, now)
 
 
-def _apply_policy(conn: psycopg.Connection, backend: Backend, policy: RetentionPolicy, now: datetime) -> MaintainReport:
+def _apply_policy(
+    conn: psycopg.Connection, backend: Backend, policy: RetentionPolicy, now: datetime, lock_timeout_ms: int = 5000,
+) -> MaintainReport:
     report = MaintainReport(backend)
     if backend is Backend.TIMESCALEDB:
         with conn.transaction():
@@ -67,28 +69,28 @@ def _apply_policy(conn: psycopg.Connection, backend: Backend, policy: RetentionP
                 conn.execute(stmt.encode())
         return report
     for spec in partition_specs(policy):
-        report.partitions[spec.table] = partitions.apply(conn, spec, now)
+        report.partitions[spec.table] = partitions.apply(conn, spec, now, lock_timeout_ms)
     return report
 
 
 def run_once(
     conn: psycopg.Connection, policy: RetentionPolicy, now: datetime | None = None,
-    settle: timedelta = timedelta(minutes=5),
+    settle: timedelta = timedelta(minutes=5), lock_timeout_ms: int = 5000,
 ) -> MaintainReport:
     """One full maintenance pass (waits for another maintainer to finish first)."""
     with exclusive(conn):
-        return _run_unlocked(conn, policy, now, settle)
+        return _run_unlocked(conn, policy, now, settle, lock_timeout_ms)
 
 
 def _run_unlocked(
     conn: psycopg.Connection, policy: RetentionPolicy, now: datetime | None = None,
-    settle: timedelta = timedelta(minutes=5),
+    settle: timedelta = timedelta(minutes=5), lock_timeout_ms: int = 5000,
 ) -> MaintainReport:
     now = now or datetime.now(UTC)
     backend = recorded(conn)
     if backend is None:
         raise RuntimeError("schema is not migrated: run `rpm db migrate` first")
-    report = _apply_policy(conn, backend, policy, now)
+    report = _apply_policy(conn, backend, policy, now, lock_timeout_ms)
     if backend is Backend.POSTGRES:
         report.refresh = aggregates.refresh(conn, now, timedelta(days=policy.raw_days), settle)
     return report

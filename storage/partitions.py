@@ -39,6 +39,8 @@ class Report:
     dropped: list[str] = field(default_factory=list)
     rows_adopted: int = 0
     rows_expired: int = 0
+    # Steps that gave up on a lock (a long query or open writer); retried next run.
+    skipped: list[str] = field(default_factory=list)
 
 
 def partition_name(spec: PartitionSpec, start: datetime) -> str:
@@ -107,25 +109,33 @@ def _create(conn: psycopg.Connection, spec: PartitionSpec, p: Partition) -> int:
 def apply(conn: psycopg.Connection, spec: PartitionSpec, now: datetime, lock_timeout_ms: int = 5000) -> Report:
     """Bring one table's partitions in line with ``spec`` at ``now`` (one transaction per step)."""
     report = Report()
+    timeout = sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{lock_timeout_ms}ms"))
     with conn.transaction():
         p = plan(spec, now, existing(conn, spec.table), default_buckets(conn, spec))
     for part in p.create:
-        with conn.transaction():
-            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{lock_timeout_ms}ms")))
-            report.rows_adopted += _create(conn, spec, part)
-            report.created.append(part.name)
+        try:
+            with conn.transaction():
+                conn.execute(timeout)
+                report.rows_adopted += _create(conn, spec, part)
+                report.created.append(part.name)
+        except psycopg.errors.LockNotAvailable:
+            report.skipped.append(f"create {part.name}")
     horizon = now - spec.retention
-    with conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{lock_timeout_ms}ms")))
-        report.rows_expired = conn.execute(
-            sql.SQL("DELETE FROM {} WHERE {} < {}").format(
-                _default(spec), sql.Identifier(spec.column), sql.Literal(horizon))
-        ).rowcount
-        for part in p.drop:
-            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(part.name)))
-            report.dropped.append(part.name)
-    if report.created or report.dropped or report.rows_expired:
+    try:
+        with conn.transaction():
+            conn.execute(timeout)
+            report.rows_expired = conn.execute(
+                sql.SQL("DELETE FROM {} WHERE {} < {}").format(
+                    _default(spec), sql.Identifier(spec.column), sql.Literal(horizon))
+            ).rowcount
+            for part in p.drop:
+                conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(part.name)))
+                report.dropped.append(part.name)
+    except psycopg.errors.LockNotAvailable:
+        report.rows_expired, report.dropped = 0, []
+        report.skipped.append("retention")
+    if report.created or report.dropped or report.rows_expired or report.skipped:
         log.info("partitions maintained", extra={"table": spec.table, "created": report.created,
                                                   "dropped": report.dropped, "adopted": report.rows_adopted,
-                                                  "expired": report.rows_expired})
+                                                  "expired": report.rows_expired, "skipped": report.skipped})
     return report
