@@ -139,3 +139,19 @@ def apply(conn: psycopg.Connection, spec: PartitionSpec, now: datetime, lock_tim
                                                   "dropped": report.dropped, "adopted": report.rows_adopted,
                                                   "expired": report.rows_expired, "skipped": report.skipped})
     return report
+
+
+def ensure_range(conn: psycopg.Connection, spec: PartitionSpec, start: datetime, end: datetime) -> list[str]:
+    """Create the partitions covering [start, end) that do not exist yet: run before a
+    bulk backfill, so its rows go straight to their partitions instead of DEFAULT."""
+    have = {p.start for p in existing(conn, spec.table)}
+    made = []
+    t = spec.floor(start)
+    while t < end:
+        if t not in have:
+            part = Partition(partition_name(spec, t), t, t + spec.interval)
+            with conn.transaction():
+                _create(conn, spec, part)
+            made.append(part.name)
+        t += spec.interval
+    return made

@@ -10,16 +10,19 @@ would survive a database crash.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 
 import psycopg
 from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from runtime import health, heartbeat, logs
 from runtime.signals import stop_event
-from storage import maintain, readings
+from storage import fastparse, maintain, readings
 from storage.settings import SinkSettings
 from wire import topics
 from wire.messages import ReadingBatch
@@ -95,11 +98,16 @@ class Writer:
         self.conn = None
 
 
-def parse(values: list[bytes], m: SinkMetrics) -> list[ReadingBatch]:
-    out: list[ReadingBatch] = []
+def parse(values: list[bytes], m: SinkMetrics) -> list[readings.ReadingRow]:
+    out: list[readings.ReadingRow] = []
     for value in values:
         try:
-            out.append(ReadingBatch.model_validate_json(value))
+            out += fastparse.rows(value)
+            continue
+        except fastparse.NotCanonical:
+            pass
+        try:
+            out += readings.rows_from([ReadingBatch.model_validate_json(value)])
         except ValueError:
             # The bridge validated it already: this is a producer bug, counted
             # and logged; blocking the partition on it would stop every patient.
@@ -108,22 +116,71 @@ def parse(values: list[bytes], m: SinkMetrics) -> list[ReadingBatch]:
     return out
 
 
-def step(consumer: KafkaConsumer, writer: Writer, s: SinkSettings, m: SinkMetrics) -> int:
-    """Poll once, write what came, commit offsets; returns records handled."""
-    polled = consumer.poll(timeout_ms=s.sink_poll_ms, max_records=s.sink_max_records)
-    values = [rec.value for records in polled.values() for rec in records]
-    if not values:
-        return 0
-    if not writer.write(readings.rows_from(parse(values, m))):
-        return 0  # stopped before the write committed: not acknowledged, redelivered later
-    try:
-        consumer.commit()
-    except (CommitFailedError, KafkaError) as e:
-        # Typically a rebalance during a long outage; the records come back
-        # and the natural key turns them into no-ops.
-        m.commit_failures.inc()
-        log.warning("offset commit failed; records will be redelivered", extra={"error": str(e)[:200]})
-    return len(values)
+Offsets = dict[TopicPartition, OffsetAndMetadata]
+
+
+def next_offsets(polled: dict[TopicPartition, list[ConsumerRecord]]) -> Offsets:
+    return {tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in polled.items() if recs}
+
+
+class Pipeline:
+    """Parse the next batch while the database writes the previous one.
+
+    The sink is one Python thread of parsing plus a database round trip per
+    batch; overlapping the two roughly halves the wall time per row. One
+    writer thread keeps batches in order, and offsets are committed (by the
+    polling thread: the consumer is not thread-safe) only for batches whose
+    transaction committed.
+    """
+
+    def __init__(self, consumer: KafkaConsumer, writer: Writer, s: SinkSettings, m: SinkMetrics) -> None:
+        self.consumer, self.writer, self.s, self.m = consumer, writer, s, m
+        self._todo: queue.Queue[tuple[list[readings.ReadingRow], Offsets] | None] = queue.Queue(maxsize=1)
+        self._done: queue.Queue[tuple[Offsets, bool]] = queue.Queue()
+        self._thread = threading.Thread(target=self._write_loop, name="sink-writer", daemon=True)
+        self._thread.start()
+
+    def _write_loop(self) -> None:
+        while (item := self._todo.get()) is not None:
+            rows, offsets = item
+            self._done.put((offsets, self.writer.write(rows)))
+
+    def step(self) -> int:
+        """Commit finished batches, poll once, hand the parsed batch to the writer; returns records polled."""
+        self.commit_finished()
+        polled = self.consumer.poll(timeout_ms=self.s.sink_poll_ms, max_records=self.s.sink_max_records)
+        values = [rec.value for records in polled.values() for rec in records]
+        if values:
+            item = (parse(values, self.m), next_offsets(polled))
+            while not self.writer.stop.is_set():
+                try:
+                    self._todo.put(item, timeout=0.5)
+                    break
+                except queue.Full:
+                    self.commit_finished()  # the writer is busy: keep acknowledging what it finished
+        return len(values)
+
+    def commit_finished(self) -> None:
+        while True:
+            try:
+                offsets, ok = self._done.get_nowait()
+            except queue.Empty:
+                return
+            if not ok:
+                continue  # stopped before commit: never acknowledged, redelivered later
+            try:
+                self.consumer.commit(offsets)
+            except (CommitFailedError, KafkaError) as e:
+                # Typically a rebalance during a long outage; the records come
+                # back and the natural key turns them into no-ops.
+                self.m.commit_failures.inc()
+                log.warning("offset commit failed; records will be redelivered", extra={"error": str(e)[:200]})
+
+    def close(self) -> None:
+        """Finish the batch in hand (unless stopping), commit what committed, stop the writer."""
+        self._todo.put(None)
+        self._thread.join()
+        self.commit_finished()
 
 
 def run(s: SinkSettings) -> int:
@@ -143,10 +200,12 @@ def run(s: SinkSettings) -> int:
     hc.set("kafka", True)
     hc.set("database", True)
     writer = Writer(dsn, app_name, m, hc, stop)
+    pipeline = Pipeline(consumer, writer, s, m)
     log.info("sink started")
     while not stop.is_set():
         hc.beat()
-        step(consumer, writer, s, m)
+        pipeline.step()
+    pipeline.close()
     consumer.close(autocommit=False)
     writer.close()
     log.info("sink stopped")
