@@ -9,6 +9,7 @@ Three measurements on one schema, the table emptied between them:
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
 from embedded.kafka_mock import MockKafka
 from runtime.health import Health
@@ -91,10 +93,8 @@ def _produce(bootstrap: str, prefix: str, batches: list[ReadingBatch]) -> None:
 
 def _sink_loop(dsn: str, bootstrap: str, prefix: str, total: int, batch_records: int) -> tuple[float, float]:
     """Run the sink's own step() until ``total`` rows are in; (wall rows/s, rows per CPU-second)."""
-    s = SinkSettings(database_url=dsn, kafka_bootstrap=bootstrap, topic_prefix=prefix,
+    s = SinkSettings(database_url=SecretStr(dsn), kafka_bootstrap=bootstrap, topic_prefix=prefix,
                      sink_max_records=batch_records, maintain_interval_s=0)
-    import threading
-
     m = sink.SinkMetrics(CollectorRegistry())
     writer = sink.Writer(dsn, "rpm-sink:bench", m, Health(), threading.Event())
     consumer = sink.make_consumer(s)

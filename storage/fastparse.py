@@ -13,12 +13,13 @@ import json
 import math
 import re
 from datetime import datetime
+from typing import get_args
 
 from storage.readings import ReadingRow
 from wire.messages import PatientId, QualityFlag
 from wire.units import UNITS, ReadingType
 
-_ID = re.compile(PatientId.__metadata__[0].pattern)  # the wire contract's own id pattern
+_ID = re.compile(get_args(PatientId)[1].pattern)  # the wire contract's own id pattern
 _BATCH_KEYS = frozenset({"v", "patient_id", "device_id", "seq", "sent_at", "received_at", "readings"})
 _READING_KEYS = frozenset({"type", "t", "value", "flags"})
 _UNIT = {t.value: UNITS[t].canonical for t in ReadingType}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import psycopg
 
@@ -117,13 +118,11 @@ _SUBSCORES = ("resp_rate", "spo2", "air_or_oxygen", "systolic_bp", "pulse", "con
 _NEWS2_COLS = "scored_at, total, band, red_flag, complete, spo2_scale, " + ", ".join(_SUBSCORES) + ", not_scored"
 
 
-def _news2(row: Sequence[object]) -> News2Point:
+def _news2(row: Sequence[Any]) -> News2Point:
     scored_at, total, band, red_flag, complete, scale, *rest = row
     subs, not_scored = rest[:7], rest[7]
-    return News2Point(
-        scored_at, int(total), str(band), bool(red_flag), bool(complete), int(scale),  # type: ignore[arg-type]
-        tuple(zip(_SUBSCORES, subs)), tuple(not_scored),  # type: ignore[arg-type]
-    )
+    return News2Point(scored_at, total, band, red_flag, complete, scale,
+                      tuple(zip(_SUBSCORES, subs)), tuple(not_scored))
 
 
 def news2_history(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime) -> list[News2Point]:
@@ -244,4 +243,8 @@ def alert_history(
             "SELECT alert_id, event, actor, at FROM alert_events WHERE alert_id = ANY(%s) ORDER BY at, id", (ids,)
         ):
             events[alert_id].append(AlertEventRecord(event, actor, at))
-    return [AlertRecord(*r[:11], events=tuple(events[r[0]])) for r in rows]
+    return [
+        AlertRecord(id=r[0], patient_id=r[1], rule=r[2], parameter=r[3], priority=r[4], state=r[5], value=r[6],
+                    threshold=r[7], message=r[8], window_start=r[9], raised_at=r[10], events=tuple(events[r[0]]))
+        for r in rows
+    ]

@@ -103,3 +103,24 @@ def test_roles_seeded_and_user_role_unique_per_ward(db: psycopg.Connection) -> N
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("INSERT INTO user_roles (user_id, role_id, granted_by) VALUES ('u1', 'nurse', 'admin')")
     assert db.execute("SELECT locale FROM users").fetchone() == ("vi",)
+
+
+def test_rpm_db_migrate_and_maintain_commands(empty_dsn: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.services import REPO
+
+    env = {**os.environ, "RPM_DATABASE_URL": empty_dsn}
+
+    def rpm(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3]"
+    assert rpm("db", "migrate").strip() == "database is up to date"
+    out = rpm("db", "maintain")
+    assert "backend: postgres" in out and "aggregates: 0 patient-hours refreshed" in out

@@ -4,8 +4,10 @@ cannot run on machines without the extension; its SQL is checked here)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pglast
+from pglast import ast
 import pytest
 
 from storage.backend import Backend
@@ -61,16 +63,16 @@ def test_timescaledb_migration_parses_and_mirrors_plain_columns() -> None:
 
 def _create_columns(script: str, table: str) -> list[str]:
     for stmt in pglast.parse_sql(script):
-        node = stmt.stmt
-        if type(node).__name__ == "CreateStmt" and node.relation.relname == table:
-            return [e.colname for e in node.tableElts if type(e).__name__ == "ColumnDef"]
+        node: Any = stmt.stmt  # pglast types every child as optional
+        if isinstance(node, ast.CreateStmt) and node.relation.relname == table:
+            return [e.colname for e in node.tableElts if isinstance(e, ast.ColumnDef)]
     raise AssertionError(f"no CREATE TABLE {table}")
 
 
 def _select_columns(script: str, view: str) -> list[str]:
     for stmt in pglast.parse_sql(script):
-        node = stmt.stmt
-        if type(node).__name__ == "CreateTableAsStmt" and node.into.rel.relname == view:
+        node: Any = stmt.stmt  # pglast types every child as optional
+        if isinstance(node, ast.CreateTableAsStmt) and node.into.rel.relname == view:
             return [t.name or t.val.fields[-1].sval for t in node.query.targetList]
     raise AssertionError(f"no view {view}")
 

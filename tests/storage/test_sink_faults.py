@@ -148,7 +148,7 @@ def test_killed_connections_and_redelivery_lose_and_duplicate_nothing(
 
 
 def _pg_ctl(server: object, *args: str) -> None:
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # generated at import
 
     pg_ctl(list(args), pgdata=server.pgdata, user=server.system_user, timeout=60)  # type: ignore[attr-defined]
 
