@@ -52,7 +52,7 @@ def cmd_maintain(_a: argparse.Namespace) -> int:
         print(f"{table}: created {p.created or '-'}, dropped {p.dropped or '-'},"
               f" rows adopted {p.rows_adopted}, rows expired {p.rows_expired}")
     if r.refresh is not None:
-        print(f"aggregates: {r.refresh.hours_refreshed} patient-hours refreshed,"
+        print(f"aggregates: {r.refresh.hours_refreshed} patient-vital-hours refreshed,"
               f" {r.refresh.hours_discarded} past retention discarded")
     print(f"backend: {r.backend}")
     return 0

@@ -1,6 +1,6 @@
 """Plain-PostgreSQL refresh of the 1-minute and 1-hour aggregate tables.
 
-A statement trigger on ``readings`` marks (patient, hour) pairs in
+A statement trigger on ``readings`` marks (patient, vital, hour) triples in
 ``agg_pending``; this job recomputes those hours and unmarks them in one
 transaction. Only closed hours are materialised (the current one keeps
 changing and is computed live by the views), and hours whose raw rows may
@@ -24,18 +24,19 @@ from storage.policy import ORIGIN
 
 _CLAIM = """
 DELETE FROM agg_pending p
-USING (SELECT patient_id, hour FROM agg_pending
+USING (SELECT patient_id, type, hour FROM agg_pending
        WHERE hour + INTERVAL '1 hour' <= %(settled)s
-       ORDER BY hour, patient_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) s
-WHERE p.patient_id = s.patient_id AND p.hour = s.hour
-RETURNING p.patient_id, p.hour
+       ORDER BY hour, patient_id, type LIMIT %(limit)s FOR UPDATE SKIP LOCKED) s
+WHERE p.patient_id = s.patient_id AND p.type = s.type AND p.hour = s.hour
+RETURNING p.patient_id, p.type, p.hour
 """
 
-_BATCH = "unnest(%(pids)s::text[], %(hours)s::timestamptz[]) AS b(patient_id, hour)"
+_BATCH = "unnest(%(pids)s::text[], %(types)s::text[], %(hours)s::timestamptz[]) AS b(patient_id, type, hour)"
 
 _DELETE_1M = f"""
 DELETE FROM readings_1m_mat m USING {_BATCH}
-WHERE m.patient_id = b.patient_id AND m.bucket >= b.hour AND m.bucket < b.hour + INTERVAL '1 hour'
+WHERE m.patient_id = b.patient_id AND m.type = b.type
+  AND m.bucket >= b.hour AND m.bucket < b.hour + INTERVAL '1 hour'
 """
 
 _INSERT_1M = f"""
@@ -45,14 +46,14 @@ SELECT r.patient_id, r.type, date_bin('1 minute', r.measured_at, %(origin)s),
        sum(r.value) FILTER (WHERE r.flags = '{{}}'), min(r.value) FILTER (WHERE r.flags = '{{}}'),
        max(r.value) FILTER (WHERE r.flags = '{{}}')
 FROM {_BATCH}
-JOIN readings r ON r.patient_id = b.patient_id
+JOIN readings r ON r.patient_id = b.patient_id AND r.type = b.type
     AND r.measured_at >= b.hour AND r.measured_at < b.hour + INTERVAL '1 hour'
 GROUP BY 1, 2, 3
 """
 
 _DELETE_1H = f"""
 DELETE FROM readings_1h_mat m USING {_BATCH}
-WHERE m.patient_id = b.patient_id AND m.bucket = b.hour
+WHERE m.patient_id = b.patient_id AND m.type = b.type AND m.bucket = b.hour
 """
 
 _INSERT_1H = f"""
@@ -60,7 +61,7 @@ INSERT INTO readings_1h_mat (patient_id, type, bucket, n, n_flagged, sum, min, m
 SELECT m.patient_id, m.type, b.hour, sum(m.n)::bigint, sum(m.n_flagged)::bigint,
        sum(m.sum), min(m.min), max(m.max)
 FROM {_BATCH}
-JOIN readings_1m_mat m ON m.patient_id = b.patient_id
+JOIN readings_1m_mat m ON m.patient_id = b.patient_id AND m.type = b.type
     AND m.bucket >= b.hour AND m.bucket < b.hour + INTERVAL '1 hour'
 GROUP BY 1, 2, 3
 """
@@ -79,7 +80,7 @@ def refresh(
     settle: timedelta = timedelta(minutes=5),
     batch: int = 2000,
 ) -> RefreshReport:
-    """Materialise every pending closed hour; returns how many (patient, hour) pairs were done."""
+    """Materialise every pending closed hour; returns how many (patient, vital, hour) triples were done."""
     refreshed = 0
     # Raw partitions are dropped a whole day at a time: keep a day's margin.
     horizon = now - raw_retention + timedelta(days=1)
@@ -90,7 +91,8 @@ def refresh(
             claimed = conn.execute(_CLAIM, {"settled": now - settle, "limit": batch}).fetchall()
             if not claimed:
                 break
-            params = {"pids": [c[0] for c in claimed], "hours": [c[1] for c in claimed], "origin": ORIGIN}
+            params = {"pids": [c[0] for c in claimed], "types": [c[1] for c in claimed],
+                      "hours": [c[2] for c in claimed], "origin": ORIGIN}
             # Separate statements: under READ COMMITTED each takes a fresh
             # snapshot, so the recompute sees every writer that committed
             # while the claim waited on its lock.

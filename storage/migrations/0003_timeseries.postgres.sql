@@ -92,15 +92,17 @@ CREATE TABLE readings_1m_mat_default PARTITION OF readings_1m_mat DEFAULT;
 CREATE TABLE readings_1h_mat (LIKE readings_1m_mat INCLUDING ALL) PARTITION BY RANGE (bucket);
 CREATE TABLE readings_1h_mat_default PARTITION OF readings_1h_mat DEFAULT;
 
--- Hours of a patient whose aggregates are out of date (TimescaleDB keeps an
--- invalidation log for the same purpose). A statement trigger marks the
--- hours of rows actually inserted; the refresh recomputes and unmarks them.
--- Until then the views below compute those hours from the raw rows, so
--- queries are exact at any moment.
+-- (patient, vital, hour) triples whose aggregates are out of date
+-- (TimescaleDB keeps an invalidation log for the same purpose). A statement
+-- trigger marks the triples of rows actually inserted; the refresh
+-- recomputes and unmarks them. Until then the views below compute those
+-- hours from the raw rows, so queries are exact at any moment. The vital is
+-- part of the mark so every lookup is a tight range on the primary key.
 CREATE TABLE agg_pending (
     patient_id  text COLLATE "C" NOT NULL,
+    type        text COLLATE "C" NOT NULL,
     hour        timestamptz NOT NULL,
-    PRIMARY KEY (patient_id, hour)
+    PRIMARY KEY (patient_id, type, hour)
 );
 CREATE INDEX agg_pending_hour ON agg_pending (hour);
 
@@ -113,10 +115,10 @@ BEGIN
     -- so a concurrent refresh cannot unmark the hour before this
     -- transaction's rows are visible to it (DO NOTHING would not lock).
     -- Sorted to take row locks in one order across concurrent writers.
-    INSERT INTO agg_pending (patient_id, hour)
-    SELECT DISTINCT patient_id, date_bin('1 hour', measured_at, TIMESTAMPTZ '2000-01-03 00:00:00+00')
-    FROM new_rows ORDER BY 1, 2
-    ON CONFLICT (patient_id, hour) DO UPDATE SET hour = EXCLUDED.hour WHERE false;
+    INSERT INTO agg_pending (patient_id, type, hour)
+    SELECT DISTINCT patient_id, type, date_bin('1 hour', measured_at, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+    FROM new_rows ORDER BY 1, 2, 3
+    ON CONFLICT (patient_id, type, hour) DO UPDATE SET hour = EXCLUDED.hour WHERE false;
     RETURN NULL;
 END $$;
 CREATE TRIGGER readings_mark_pending AFTER INSERT ON readings
@@ -128,7 +130,7 @@ SELECT m.patient_id, m.type, m.bucket, m.n, m.n_flagged, m.sum, m.min, m.max
 FROM readings_1m_mat m
 WHERE NOT EXISTS (
     SELECT 1 FROM agg_pending p
-    WHERE p.patient_id = m.patient_id
+    WHERE p.patient_id = m.patient_id AND p.type = m.type
       AND p.hour = date_bin('1 hour', m.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00'))
 UNION ALL
 SELECT r.patient_id, r.type,
@@ -139,14 +141,15 @@ SELECT r.patient_id, r.type,
        min(r.value) FILTER (WHERE r.flags = '{}') AS min,
        max(r.value) FILTER (WHERE r.flags = '{}') AS max
 FROM agg_pending p
-JOIN readings r ON r.patient_id = p.patient_id
+JOIN readings r ON r.patient_id = p.patient_id AND r.type = p.type
     AND r.measured_at >= p.hour AND r.measured_at < p.hour + INTERVAL '1 hour'
 GROUP BY 1, 2, 3;
 
 CREATE VIEW readings_1h AS
 SELECT m.patient_id, m.type, m.bucket, m.n, m.n_flagged, m.sum, m.min, m.max
 FROM readings_1h_mat m
-WHERE NOT EXISTS (SELECT 1 FROM agg_pending p WHERE p.patient_id = m.patient_id AND p.hour = m.bucket)
+WHERE NOT EXISTS (
+    SELECT 1 FROM agg_pending p WHERE p.patient_id = m.patient_id AND p.type = m.type AND p.hour = m.bucket)
 UNION ALL
 SELECT r.patient_id, r.type, p.hour AS bucket,
        count(*) FILTER (WHERE r.flags = '{}') AS n,
@@ -155,6 +158,6 @@ SELECT r.patient_id, r.type, p.hour AS bucket,
        min(r.value) FILTER (WHERE r.flags = '{}') AS min,
        max(r.value) FILTER (WHERE r.flags = '{}') AS max
 FROM agg_pending p
-JOIN readings r ON r.patient_id = p.patient_id
+JOIN readings r ON r.patient_id = p.patient_id AND r.type = p.type
     AND r.measured_at >= p.hour AND r.measured_at < p.hour + INTERVAL '1 hour'
 GROUP BY 1, 2, 3;

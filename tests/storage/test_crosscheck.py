@@ -13,7 +13,7 @@ def test_answers_do_not_depend_on_materialisation(db: psycopg.Connection) -> Non
     assert db.execute("SELECT count(*) FROM readings").fetchone() == (3 * 1440 * 2 * 2 + 3 * 288 * 2,)
     live = crosscheck.snapshot(db)
     pending = db.execute("SELECT count(*) FROM agg_pending").fetchone()
-    assert pending == (2 * 72,)  # every patient-hour of the sample
+    assert pending == (2 * 3 * 72,)  # every (patient, vital, hour) of the sample
     crosscheck.bring_up_to_date(db)
     assert db.execute("SELECT count(*) FROM agg_pending").fetchone() == (0,)
     assert crosscheck.snapshot(db) == live

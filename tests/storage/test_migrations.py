@@ -123,4 +123,4 @@ def test_rpm_db_migrate_and_maintain_commands(empty_dsn: str) -> None:
     assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3]"
     assert rpm("db", "migrate").strip() == "database is up to date"
     out = rpm("db", "maintain")
-    assert "backend: postgres" in out and "aggregates: 0 patient-hours refreshed" in out
+    assert "backend: postgres" in out and "aggregates: 0 patient-vital-hours refreshed" in out

@@ -61,7 +61,7 @@ def test_partitions_ahead_late_rows_and_retention(empty_dsn: str) -> None:
 
 
 def test_pending_hours_past_raw_retention_are_discarded(db: psycopg.Connection) -> None:
-    db.execute("INSERT INTO agg_pending VALUES ('P1', %s), ('P1', %s)", (NOW - 40 * DAY, NOW - 2 * DAY))
+    db.execute("INSERT INTO agg_pending VALUES ('P1', 'spo2', %s), ('P1', 'spo2', %s)", (NOW - 40 * DAY, NOW - 2 * DAY))
     r = maintain.run_once(db, POLICY, now=NOW)
     assert r.refresh is not None and (r.refresh.hours_discarded, r.refresh.hours_refreshed) == (1, 1)
     assert db.execute("SELECT count(*) FROM agg_pending").fetchone() == (0,)

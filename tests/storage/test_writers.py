@@ -29,7 +29,7 @@ def test_insert_marks_hours_for_refresh_only_for_new_rows(db: psycopg.Connection
     insert(db, [reading(NOW + timedelta(minutes=5), 70)])  # a replay: nothing new, nothing to refresh
     assert db.execute("SELECT count(*) FROM agg_pending").fetchone() == (0,)
     insert(db, [reading(NOW + timedelta(minutes=7), 71, patient="P2")])
-    assert db.execute("SELECT patient_id, hour FROM agg_pending").fetchall() == [("P2", NOW)]
+    assert db.execute("SELECT patient_id, type, hour FROM agg_pending").fetchall() == [("P2", "heart_rate", NOW)]
 
 
 def test_derived_rows_are_idempotent(db: psycopg.Connection) -> None:
