@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -67,12 +68,13 @@ def _copy_limit(dsn: str, rows: list[readings.ReadingRow]) -> float:
         return len(rows) / (time.perf_counter() - t)
 
 
-def _write_path(dsn: str, rows: list[readings.ReadingRow]) -> float:
+def _write_path(dsn: str, rows: list[readings.ReadingRow],
+                write: Callable[[psycopg.Connection, list[readings.ReadingRow]], int]) -> float:
     with psycopg.connect(dsn) as conn:
         t = time.perf_counter()
         for i in range(0, len(rows), CHUNK):
             with conn.transaction():
-                readings.write(conn, rows[i:i + CHUNK])
+                write(conn, rows[i:i + CHUNK])
         return len(rows) / (time.perf_counter() - t)
 
 
@@ -130,8 +132,13 @@ def run(n_readings: int, patients: int, batch_records: int) -> dict[str, object]
             progress(f"raw COPY binary of {len(rows):,} rows into readings")
             limit = _copy_limit(dsn, rows)
             _empty(dsn)
-            progress("sink write path (stage COPY + INSERT ON CONFLICT)")
-            db_write = _write_path(dsn, rows)
+            progress("sink write path, new rows")
+            db_write = _write_path(dsn, rows, readings.write)
+            progress("sink write path, every row a replay (stage COPY + INSERT ON CONFLICT)")
+            replay = _write_path(dsn, rows, readings.write)
+            _empty(dsn)
+            progress("staged path alone on new rows")
+            staged = _write_path(dsn, rows, readings.write_staged)
             _empty(dsn)
             progress(f"producing {len(batches):,} Kafka records")
             _produce(kafka.bootstrap, prefix, batches)
@@ -144,6 +151,7 @@ def run(n_readings: int, patients: int, batch_records: int) -> dict[str, object]
         "ratio": round(value / limit, 3), "rows": len(rows),
         "readings_per_record": len(VITALS) * SECONDS_PER_RECORD,
         "db_write_rows_s": round(db_write), "db_write_ratio": round(db_write / limit, 3),
+        "staged_upsert_rows_s": round(staged), "replay_rows_s": round(replay),
         "sink_rows_per_cpu_s": round(per_cpu),
         "note": "value: the `rpm sink` loop (Kafka poll, validation, write, commit) in one process;"
                 " limit: COPY binary of the same rows into readings in the same run",
