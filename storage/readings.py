@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from wire.messages import ReadingBatch
 from wire.units import UNITS
@@ -44,8 +45,16 @@ def copy_rows(cur: psycopg.Cursor, table: str, rows: Iterable[ReadingRow]) -> No
             copy.write_row(row)
 
 
+def _in_transaction(conn: psycopg.Connection) -> None:
+    if conn.info.transaction_status != TransactionStatus.INTRANS:
+        # Outside a transaction the savepoint would commit on its own and the
+        # staging table (ON COMMIT DELETE ROWS) would empty between statements.
+        raise RuntimeError("readings.write must run inside the caller's transaction")
+
+
 def write(conn: psycopg.Connection, rows: list[ReadingRow]) -> int:
     """Insert rows idempotently in the caller's transaction; return how many were new."""
+    _in_transaction(conn)
     if not rows:
         return 0
     try:
@@ -59,6 +68,7 @@ def write(conn: psycopg.Connection, rows: list[ReadingRow]) -> int:
 
 def write_staged(conn: psycopg.Connection, rows: list[ReadingRow]) -> int:
     """The conflict-safe path: COPY into a staging table, INSERT ... ON CONFLICT DO NOTHING."""
+    _in_transaction(conn)
     # Temporary: no WAL for the staging copy; emptied at every commit.
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

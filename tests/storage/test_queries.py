@@ -75,7 +75,8 @@ def test_open_hour_is_not_materialised_and_range_start_snaps_to_bucket(db: psyco
 
 def test_refresh_skips_an_hour_a_writer_holds_and_catches_it_later(db_dsn: str, db: psycopg.Connection) -> None:
     _p1_heart_rate(db)
-    with psycopg.connect(db_dsn) as writer:  # not autocommit: the transaction stays open
+    with psycopg.connect(db_dsn) as writer:
+        writer.execute("SELECT 1")  # not autocommit: this opens the transaction, which stays open
         assert readings.write(writer, [reading(T(10, 45), 100)]) == 1
         report = maintain.run_once(db, RetentionPolicy(), now=T(13), lock_timeout_ms=100)
         # The writer holds the DEFAULT partition, which every ATTACH must check:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import psycopg
+import pytest
 
-from storage import derived
+from storage import derived, readings
 from storage.derived import GlucoseMetricsRow, News2Row, WindowFeatureRow
 from tests.storage.conftest import NOW, insert, reading
 
@@ -21,6 +22,12 @@ def test_replayed_and_repeated_readings_add_no_rows(db: psycopg.Connection) -> N
     assert db.execute("SELECT count(*) FROM readings").fetchone() == (6,)
     # A second device measuring the same patient at the same instant is a different reading.
     assert insert(db, [reading(NOW, 71, device="D2")]) == 1
+
+
+def test_write_refuses_to_run_outside_a_transaction(db: psycopg.Connection) -> None:
+    with pytest.raises(RuntimeError, match="inside the caller's transaction"):
+        readings.write(db, [reading(NOW, 70)])
+    assert db.execute("SELECT count(*) FROM readings").fetchone() == (0,)
 
 
 def test_insert_marks_hours_for_refresh_only_for_new_rows(db: psycopg.Connection) -> None:
