@@ -134,3 +134,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     d.add_argument("--at", help="ISO time with offset (default now)")
     d.set_defaults(func=cmd_unassign)
     dev.add_parser("list", help="devices and their current assignment").set_defaults(func=cmd_device_list)
+
+    from cli import broker_cmds  # MQTT credentials: provision / revoke
+
+    broker_cmds.add_device_parsers(dev)

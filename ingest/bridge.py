@@ -1,111 +1,65 @@
-"""MQTT -> Kafka bridge: the IO driver around ingest.validate.
+"""MQTT -> Kafka bridge: the IO driver around ingest.route.
 
 Delivery rule: an MQTT message is acknowledged (PUBACK) only after every
 Kafka record made from it, valid readings and dead letters alike, was
-acknowledged by Kafka. Until then the broker keeps it in the persistent
+confirmed by Kafka. Until then the broker keeps it in the persistent
 session and redelivers it after a reconnect or a bridge restart.
+
+Threads: paho's network thread receives, routes (pure, ~tens of us) and
+produces each message right away, the shortest path with no queue hop;
+librdkafka confirms records through callbacks served by whichever thread
+polls the producer; the main thread polls while idle, produces failed
+records again after a backoff, reloads the registry and keeps health.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import confluent_kafka as ck
 import paho.mqtt.client as mqtt
-from kafka import KafkaProducer
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
-from pydantic import ValidationError
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest.acks import AckTracker, Entry, Release
+from ingest.kafka_out import KafkaOut
 from ingest.metrics import BridgeMetrics
+from ingest.ratelimit import TokenBuckets
+from ingest.registry_cache import RegistryCache
+from ingest.route import Inbound, route
 from ingest.settings import BridgeSettings
-from ingest.validate import Limits, Outcome, dead_letter, validate_telemetry
+from ingest.validate import Dest, Limits, Outcome, dead_letter
 from runtime.health import Health
 from runtime.mqtt import new_client
-from storage.registry import AssignmentSnapshot
 from wire import topics
-from wire.messages import DeadLetterReason, DeviceStatus
-from wire.topics import STATUS_SUFFIX, parse_device_topic
+from wire.messages import DeadLetterReason
+from wire.topics import parse_device_topic
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
-    received_at: datetime
-    received_mono: float
+# How often the main thread serves Kafka callbacks when paho's thread is idle:
+# bounds the acknowledgement delay of a burst's last messages.
+IDLE_POLL_S = 0.002
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+@dataclass(slots=True)
+class Pending:
+    """One Kafka record on its way, tied to the MQTT message it came from."""
+
+    entry: Entry
     topic: str
     key: bytes | None
     value: bytes
-
-
-class RegistryCache:
-    """Holds the latest assignment snapshot; reloads periodically and, rate-limited, on a miss."""
-
-    def __init__(self, load: Callable[[], AssignmentSnapshot], refresh_s: float) -> None:
-        self._load = load
-        self._refresh_s = refresh_s
-        self._snapshot = load()
-        self._loaded = time.monotonic()
-
-    def get(self, device_id: str | None = None) -> AssignmentSnapshot:
-        age = time.monotonic() - self._loaded
-        stale = age > self._refresh_s
-        miss = device_id is not None and device_id not in self._snapshot.devices and age > 1.0
-        if stale or miss:
-            try:
-                self._snapshot = self._load()
-            except Exception:  # keep serving the last good snapshot
-                log.exception("registry reload failed")
-            self._loaded = time.monotonic()
-        return self._snapshot
-
-
-def records_for(
-    msg: Inbound, cache: RegistryCache, limits: Limits, kafka_topics: dict[str, str]
-) -> tuple[list[Record], Outcome]:
-    parsed = parse_device_topic(msg.topic)
-    if parsed and parsed[1] == STATUS_SUFFIX:
-        return _status_records(msg, parsed[0], kafka_topics)
-    outcome = validate_telemetry(msg.topic, msg.payload, msg.received_at, cache.get(parsed[0] if parsed else None), limits)
-    recs = [
-        Record(kafka_topics[topics.READINGS], b.patient_id.encode(), b.model_dump_json().encode())
-        for b in outcome.batches
-    ]
-    recs += [
-        Record(kafka_topics[topics.DEAD_LETTER], d.device_id.encode() if d.device_id else None, d.model_dump_json().encode())
-        for d in outcome.dead
-    ]
-    return recs, outcome
-
-
-def _status_records(msg: Inbound, device_id: str, kafka_topics: dict[str, str]) -> tuple[list[Record], Outcome]:
-
-    out = Outcome()
-    try:
-        status = DeviceStatus.model_validate_json(msg.payload)
-        if status.device_id != device_id:
-            raise ValueError(f"device_id {status.device_id!r} published on {msg.topic!r}")
-        return [Record(kafka_topics[topics.DEVICE_STATUS], device_id.encode(), status.model_dump_json().encode())], out
-    except ValidationError as e:
-        out.dead.append(dead_letter(DeadLetterReason.SCHEMA_VIOLATION, str(e.errors()[0]), msg.payload, msg.received_at, msg.topic, device_id))
-    except ValueError as e:
-        out.dead.append(dead_letter(DeadLetterReason.TOPIC_MISMATCH, str(e), msg.payload, msg.received_at, msg.topic, device_id))
-    dl = out.dead[0]
-    return [Record(kafka_topics[topics.DEAD_LETTER], device_id.encode(), dl.model_dump_json().encode())], out
+    readings: int
+    reason: DeadLetterReason | None  # set for a dead letter
+    attempts: int = 0
 
 
 class Bridge:
@@ -113,13 +67,13 @@ class Bridge:
         self,
         settings: BridgeSettings,
         registry: RegistryCache,
-        producer: KafkaProducer,
+        kafka: KafkaOut,
         metrics: BridgeMetrics,
         health: Health,
     ) -> None:
         self.s = settings
         self.registry = registry
-        self.producer = producer
+        self.kafka = kafka
         self.metrics = metrics
         self.health = health
         self.limits = Limits(
@@ -127,8 +81,23 @@ class Bridge:
             timedelta(seconds=settings.max_future_skew_s),
             timedelta(seconds=settings.late_horizon_s),
         )
-        self.kafka_topics = {k: t.name for k, t in topics.kafka_topics(settings.topic_prefix).items()}
-        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        names = {k: t.name for k, t in topics.kafka_topics(settings.topic_prefix).items()}
+        self.dest_topic = {Dest.READINGS: names[topics.READINGS], Dest.DEVICE_STATUS: names[topics.DEVICE_STATUS]}
+        self.dead_topic = names[topics.DEAD_LETTER]
+        self.buckets = (
+            TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst) if settings.rate_limit_per_s > 0 else None
+        )
+        self.tracker = AckTracker()
+        self._retries: list[tuple[float, int, Pending]] = []
+        self._retry_lock = threading.Lock()
+        self._retry_seq = itertools.count()
+        self._backoff = settings.kafka_retry_backoff_s
+        self._generation = 0
+        self._last_probe = 0.0
+        self._failure_logged_at = 0.0
+        self._housekept = 0.0
+        self._failures_unlogged = 0
+        self.fatal = threading.Event()
         self.client = self._make_client()
 
     # ------------------------------------------------------------ MQTT side
@@ -140,28 +109,46 @@ class Bridge:
             username=s.mqtt_username,
             password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
             ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
             v5=s.mqtt_v5,
             clean_start=False,
             manual_ack=True,
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
-    def _filters(self) -> list[str]:
+    def filters(self) -> list[str]:
         fs = [topics.TELEMETRY_FILTER, topics.STATUS_FILTER]
         g = self.s.mqtt_shared_group
         return [f"$share/{g}/{f}" for f in fs] if g else fs
 
-    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object = None) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: object, flags: object, rc: object, _p: object = None) -> None:
         if getattr(rc, "is_failure", False):
+            self.health.set("mqtt", False, f"connect refused: {rc}")
             log.error("mqtt connect refused", extra={"reason": str(rc)})
             return
+        self._generation = self.tracker.new_connection()
         self.metrics.mqtt_connected.set(1)
         self.health.set("mqtt", True)
-        client.subscribe([(f, 1) for f in self._filters()])
-        log.info("mqtt connected", extra={"filters": self._filters()})
+        # Never unsubscribe: the persistent session's subscriptions are what
+        # make the broker queue messages while the bridge is away.
+        if self.s.mqtt_v5:
+            # Retained statuses only for a new subscription, not again on every reconnect.
+            opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+            client.subscribe([(f, opts) for f in self.filters()])
+        else:
+            client.subscribe([(f, 1) for f in self.filters()])
+        log.info("mqtt connected", extra={"filters": self.filters(), "session_present": getattr(flags, "session_present", None)})
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, codes: list[object], _p: object = None) -> None:
+        refused = [str(c) for c in codes if getattr(c, "is_failure", False) or c == 128]
+        if refused:
+            self.health.set("mqtt", False, f"subscription refused: {refused}")
+            log.error("mqtt subscription refused (check the broker ACL for the bridge user)", extra={"codes": refused})
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, rc: object, _p: object = None) -> None:
         self.metrics.mqtt_connected.set(0)
@@ -170,85 +157,134 @@ class Bridge:
 
     def _on_message(self, _c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
         self.metrics.received.inc()
-        self.metrics.inflight.inc()
-        self.inbox.put(Inbound(m.mid, m.qos, m.topic, m.payload, datetime.now(UTC), time.monotonic()))
-
-    # ------------------------------------------------------------ forwarding loop
-    def _take_batch(self, stop: threading.Event) -> list[Inbound]:
+        msg = Inbound(m.mid, m.qos, m.topic, m.payload, datetime.now(UTC), time.monotonic(), self._generation)
+        parsed = parse_device_topic(msg.topic)
         try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.s.batch_wait_ms / 1000
-        while len(batch) < self.s.batch_max:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(self.inbox.get_nowait() if remaining <= 0 else self.inbox.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
+            outcome = route(msg, self.registry.get(parsed[0] if parsed else None), self.limits, self.buckets)
+        except Exception as e:  # a bug must not kill paho's thread nor lose the message
+            log.exception("message could not be processed; dead-lettered")
+            dl = dead_letter(DeadLetterReason.SCHEMA_VIOLATION, f"unprocessable: {e!r}", msg.payload,
+                             msg.received_at, msg.topic, parsed[0] if parsed else None)
+            outcome = Outcome(dead=[dl])
+        self._send_all(msg, outcome)
 
-    def _deliver(self, records: list[Record], stop: threading.Event) -> None:
-        """Send until Kafka acknowledged every record; back off while it is unavailable."""
-        backoff = 0.1
-        pending = records
-        while pending and not stop.is_set():
-            futures = [(r, self.producer.send(r.topic, key=r.key, value=r.value)) for r in pending]
-            self.producer.flush(timeout=30)
-            pending = [r for r, f in futures if not f.succeeded()]
-            if pending:
-                self.metrics.kafka_errors.inc(len(pending))
-                self.health.set("kafka", False, f"{len(pending)} records not acknowledged")
-                log.warning("kafka delivery failed, retrying", extra={"pending": len(pending), "backoff_s": backoff})
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-            else:
-                self.health.set("kafka", True)
-        if pending:
-            raise InterruptedError("stopped with undelivered records; they stay unacknowledged")
+    def _send_all(self, msg: Inbound, outcome: Outcome) -> None:
+        n = len(outcome.accepted) + len(outcome.dead)
+        entry = self.tracker.add(msg.mid, msg.qos, msg.generation, msg.received_mono, n)
+        for f in outcome.accepted:
+            self._produce(Pending(entry, self.dest_topic[f.dest], f.key.encode(), f.value, f.readings, None))
+        for d in outcome.dead:
+            key = d.device_id.encode() if d.device_id else None
+            self._produce(Pending(entry, self.dead_topic, key, d.model_dump_json().encode(), 0, d.reason))
+        self.kafka.poll(0)
 
-    def process(self, batch: list[Inbound], stop: threading.Event) -> None:
-        records: list[Record] = []
-        forwarded = 0
-        dead: list[DeadLetterReason] = []
-        for msg in batch:
-            recs, outcome = records_for(msg, self.registry, self.limits, self.kafka_topics)
-            records += recs
-            forwarded += sum(len(b.readings) for b in outcome.batches)
-            dead += [d.reason for d in outcome.dead]
-        self._deliver(records, stop)
-        done = time.monotonic()
-        for msg in batch:
-            if msg.qos > 0:
-                self.client.ack(msg.mid, msg.qos)
-            self.metrics.kafka_latency.observe(done - msg.received_mono)
-        self.metrics.inflight.dec(len(batch))
-        self.metrics.forwarded.inc(forwarded)
-        for reason in dead:
-            self.metrics.dead[reason].inc()
+    # ------------------------------------------------------------ Kafka side
+    def _produce(self, p: Pending) -> None:
+        p.attempts += 1
+        self.kafka.produce(p.topic, p.key, p.value, lambda err, _m, p=p: self._delivered(p, err))
 
-    def run(self, stop: threading.Event) -> None:
+    def _delivered(self, p: Pending, err: ck.KafkaError | None) -> None:
+        if err is not None:
+            self.metrics.kafka_errors.inc()
+            with self._retry_lock:
+                due = time.monotonic() + self._backoff
+                heapq.heappush(self._retries, (due, next(self._retry_seq), p))
+                self._backoff = min(self._backoff * 2, self.s.kafka_retry_backoff_max_s)
+            self._failures_unlogged += 1
+            now = time.monotonic()
+            if now - self._failure_logged_at > 5.0:  # one line per 5 s in an outage, not one per record
+                log.warning("kafka deliveries failed; producing them again with backoff",
+                            extra={"error": str(err), "failed": self._failures_unlogged, "backoff_s": self._backoff})
+                self._failure_logged_at, self._failures_unlogged = now, 0
+            return
+        self.kafka.delivered()
+        self._backoff = self.s.kafka_retry_backoff_s
+        if p.reason is None:
+            self.metrics.forwarded.inc(p.readings)
+        else:
+            self.metrics.dead[p.reason].inc()
+        for rel in self.tracker.confirm(p.entry):
+            self._release(rel)
+
+    def _release(self, rel: Release) -> None:
+        if rel.ack:
+            self.client.ack(rel.mid, rel.qos)
+        self.metrics.observe_latency(time.monotonic() - rel.received_mono)
+
+    def _retry_due(self) -> None:
+        now = time.monotonic()
+        due: list[Pending] = []
+        with self._retry_lock:
+            while self._retries and self._retries[0][0] <= now:
+                due.append(heapq.heappop(self._retries)[2])
+        for p in due:
+            self._produce(p)
+
+    def _update_health(self) -> None:
+        now = time.monotonic()
+        oldest = self.tracker.oldest()
+        with self._retry_lock:
+            retrying = len(self._retries)
+        stalled = oldest is not None and now - oldest > self.s.kafka_stall_s
+        if not self.kafka.reachable and oldest is None and now - self._last_probe > 2.0:
+            # Idle while Kafka was down: nothing in flight will tell us it is back.
+            self._last_probe = now
+            self.kafka.probe(self.dest_topic[Dest.READINGS])
+        ok = self.kafka.reachable and not retrying and not stalled
+        detail = "" if ok else (
+            f"unreachable: {self.kafka.last_error}" if not self.kafka.reachable
+            else f"{retrying} records waiting to be produced again" if retrying
+            else f"oldest message waiting {now - (oldest or now):.1f}s for Kafka"
+        )
+        self.health.set("kafka", ok, detail)
+        self.metrics.kafka_ready.set(1 if ok else 0)
+        self.metrics.inflight.set(len(self.tracker))
+
+    # ------------------------------------------------------------ main loop
+    def connect(self) -> None:
         self.health.set("mqtt", False, "connecting")
-        props = None
+        host, port = self.target.host, self.target.port
         if self.s.mqtt_v5:
             props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = 7 * 86400
+            props.SessionExpiryInterval = self.s.mqtt_session_expiry_s
             props.ReceiveMaximum = self.s.mqtt_receive_maximum
-            self.client.connect_async(
-                self.target.host, self.target.port, keepalive=30, clean_start=False, properties=props
-            )
+            self.client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         else:
-            self.client.connect_async(self.target.host, self.target.port, keepalive=30)
+            self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
+
+    def step(self) -> None:
+        """One turn of the main loop: serve Kafka callbacks, and ten times a second, housekeeping."""
+        # poll(0), never a blocking poll: while messages flow, paho's thread
+        # serves the callbacks after each produce, and a second thread
+        # contending for the GIL would only slow it down. This turn catches
+        # the callbacks of the last messages of a burst within a few ms.
+        self.kafka.poll(0)
+        now = time.monotonic()
+        if now - self._housekept < 0.1:
+            return
+        self._housekept = now
+        self.health.beat()
+        self._retry_due()
+        self._update_health()
+        self.registry.maybe_refresh()
+
+    def run(self, stop: threading.Event) -> int:
+        self.connect()
         try:
-            while not stop.is_set():
-                self.health.beat()
-                batch = self._take_batch(stop)
-                if batch:
-                    self.process(batch, stop)
-        except InterruptedError:
-            log.warning("stopping with unacknowledged messages; the broker redelivers them")
+            while not stop.is_set() and not self.fatal.is_set():
+                self.step()
+                stop.wait(IDLE_POLL_S)
         finally:
-            self.client.disconnect()
-            self.client.loop_stop()
+            self.shutdown()
+        return 1 if self.fatal.is_set() else 0
+
+    def shutdown(self, flush_s: float = 5.0) -> None:
+        # Let in-flight records complete so their messages get acknowledged;
+        # whatever is still unconfirmed stays unacknowledged and is redelivered.
+        left = self.kafka.flush(flush_s)
+        for rel in self.tracker.release_ready():
+            self._release(rel)
+        self.client.disconnect()
+        self.client.loop_stop()
+        log.info("bridge stopped", extra={"unconfirmed_records": left, "unacknowledged_messages": len(self.tracker)})

@@ -2,43 +2,43 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
+from collections.abc import Callable
 
 import psycopg
-from kafka import KafkaProducer
 from prometheus_client import CollectorRegistry
 
-from ingest.bridge import Bridge, RegistryCache
+from ingest.bridge import Bridge
+from ingest.kafka_out import KafkaOut, producer_config
 from ingest.metrics import BridgeMetrics
+from ingest.registry_cache import RegistryCache
 from ingest.settings import BridgeSettings
-from runtime import heartbeat, health, logs
+from runtime import health, heartbeat, logs
 from runtime.signals import stop_event
-from storage.registry import load_snapshot
+from storage.registry import AssignmentSnapshot, load_snapshot
 
 log = logging.getLogger(__name__)
 
 
-def make_producer(bootstrap: str) -> KafkaProducer:
-    # kafka-python cannot probe the API version of every broker (the
-    # librdkafka mock included); 2.3 is what both real Kafka and the mock speak.
-    return KafkaProducer(
-        bootstrap_servers=bootstrap.split(","),
-        api_version=(2, 3, 0),
-        acks="all",
-        linger_ms=5,
-        batch_size=256 * 1024,
-        max_request_size=4 * 1024 * 1024,
-        retries=5,
-        request_timeout_ms=10_000,
-        delivery_timeout_ms=30_000,
+def make_kafka(settings: BridgeSettings, on_fatal: Callable[[str], None]) -> KafkaOut:
+    conf = producer_config(
+        settings.kafka_bootstrap,
+        f"{settings.topic_prefix}rpm-{settings.bridge_instance}",
+        compression=settings.kafka_compression,
+        linger_ms=settings.kafka_linger_ms,
+        batch_bytes=settings.kafka_batch_bytes,
+        delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
     )
+    return KafkaOut(conf, on_fatal)
 
 
 def run(settings: BridgeSettings) -> int:
     logs.setup("bridge", settings.log_level)
     dsn = settings.database_url.get_secret_value()
 
-    def load():  # type: ignore[no-untyped-def]
+    def load() -> AssignmentSnapshot:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             return load_snapshot(conn)
 
@@ -48,14 +48,18 @@ def run(settings: BridgeSettings) -> int:
     stop = stop_event()
     if settings.metrics_port:
         health.serve(settings.metrics_port, registry, hc)
-    cache = RegistryCache(load, settings.registry_refresh_s)
-    hc.set("registry", True)
-    producer = make_producer(settings.kafka_bootstrap)
-    hc.set("kafka", True)
+    cache = RegistryCache(load, settings.registry_refresh_s, on_status=lambda ok, d: hc.set("registry", ok, d))
+    fatal: list[str] = []
+    kafka = make_kafka(settings, lambda why: (fatal.append(why), bridge.fatal.set()))
     heartbeat.start(dsn, "bridge", settings.bridge_instance, hc.snapshot, stop)
-    bridge = Bridge(settings, cache, producer, metrics, hc)
-    log.info("bridge starting", extra={"mqtt": bridge.target.host, "port": bridge.target.port})
-    bridge.run(stop)
-    producer.close(timeout=10)
-    log.info("bridge stopped")
-    return 0
+    bridge = Bridge(settings, cache, kafka, metrics, hc)
+    # Everything allocated so far (modules, pydantic schemas) lives as long as
+    # the process: keep the cyclic GC from rescanning it on every full
+    # collection while the bridge allocates per message.
+    gc.freeze()
+    log.info("bridge starting", extra={"mqtt": bridge.target.host, "port": bridge.target.port,
+                                       "filters": bridge.filters(), "pid": os.getpid()})
+    rc = bridge.run(stop)
+    if rc:
+        log.error("bridge stopped on a fatal Kafka error; restart it", extra={"error": fatal[:1]})
+    return rc

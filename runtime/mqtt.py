@@ -40,6 +40,8 @@ def new_client(
     username: str | None = None,
     password: str | None = None,
     ca_file: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
     v5: bool = True,
     clean_start: bool = True,
     manual_ack: bool = False,
@@ -57,6 +59,7 @@ def new_client(
     if user:
         client.username_pw_set(user, target.password or password)
     if target.tls:
-        client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        # cert_file/key_file: a client certificate, for brokers that require mutual TLS.
+        client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     return client, target

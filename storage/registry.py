@@ -33,6 +33,9 @@ class AssignmentSnapshot:
 
     devices: frozenset[str]
     by_device: dict[str, tuple[Interval, ...]] = field(default_factory=dict)
+    # Context the stream worker needs and devices never send.
+    device_kinds: dict[str, DeviceKind] = field(default_factory=dict)
+    spo2_scales: dict[str, int] = field(default_factory=dict)
 
     def patient_at(self, device_id: str, t: datetime) -> str | None:
         intervals = self.by_device.get(device_id, ())
@@ -45,14 +48,18 @@ class AssignmentSnapshot:
 
 
 def load_snapshot(conn: psycopg.Connection) -> AssignmentSnapshot:
-    devices = frozenset(r[0] for r in conn.execute("SELECT id FROM devices WHERE retired_at IS NULL"))
+    kinds = {
+        r[0]: DeviceKind(r[1]) for r in conn.execute("SELECT id, kind FROM devices WHERE retired_at IS NULL")
+    }
+    devices = frozenset(kinds)
+    scales = {r[0]: int(r[1]) for r in conn.execute("SELECT id, spo2_scale FROM patients WHERE spo2_scale <> 1")}
     by_device: dict[str, list[Interval]] = {}
     rows = conn.execute(
         "SELECT device_id, patient_id, started_at, ended_at FROM assignments ORDER BY device_id, started_at"
     )
     for device_id, patient_id, started, ended in rows:
         by_device.setdefault(device_id, []).append(Interval(patient_id, started, ended))
-    return AssignmentSnapshot(devices, {k: tuple(v) for k, v in by_device.items()})
+    return AssignmentSnapshot(devices, {k: tuple(v) for k, v in by_device.items()}, kinds, scales)
 
 
 def add_ward(conn: psycopg.Connection, ward_id: str, name: str) -> None:

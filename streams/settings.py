@@ -5,13 +5,38 @@ from __future__ import annotations
 from pydantic import Field
 
 from runtime.settings import DbConn, KafkaConn, RpmSettings
+from streams.config import MIN, CoreConfig
+from wire.messages import DeviceKind
 
 
 class StreamSettings(RpmSettings, KafkaConn, DbConn):
     worker_instance: str = Field(default="worker-0", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     data_dir: str = Field(default=".rpm-data/streams", description="Faust table state directory")
-    hr_high: float = Field(default=130.0, gt=0)
-    hr_low: float = Field(default=40.0, gt=0)
-    allowed_lateness_s: float = Field(default=10.0, ge=0)
-    wall_close_s: float = Field(default=5.0, gt=0, description="how often the wall-clock timer closes windows")
+    allowed_lateness_s: float = Field(default=10.0, ge=0, description="event-time lateness before a window closes")
+    idle_close_s: float = Field(default=10.0, ge=0, description="quiet time after which the wall clock closes windows")
+    wall_close_s: float = Field(default=5.0, gt=0, description="tick interval: how often wall-clock work runs")
+    signal_loss_bedside_s: float = Field(default=60.0, ge=0, description="0 = off")
+    signal_loss_wearable_s: float = Field(default=300.0, ge=0)
+    signal_loss_cgm_s: float = Field(default=1200.0, ge=0)
+    glucose_interval_s: float = Field(default=300.0, gt=0, description="CGM sampling interval (coverage)")
+    glucose_day_utc_offset_h: float = Field(default=7.0, ge=-12, le=14, description="local day for daily metrics")
+    state_refresh_s: float = Field(
+        default=600.0, ge=0,
+        description="rewrite a patient's state to the changelog when untouched this long (0 = off): the Kafka "
+        "mock has no compaction and deletes the oldest data beyond 5 MiB per partition",
+    )
     partitions: int = Field(default=8, ge=1)
+
+    def core(self) -> CoreConfig:
+        return CoreConfig(
+            allowed_lateness_ms=int(self.allowed_lateness_s * 1000),
+            idle_close_ms=int(self.idle_close_s * 1000),
+            signal_loss_ms={
+                DeviceKind.BEDSIDE_MONITOR: int(self.signal_loss_bedside_s * 1000),
+                DeviceKind.WEARABLE: int(self.signal_loss_wearable_s * 1000),
+                DeviceKind.CGM: int(self.signal_loss_cgm_s * 1000),
+                DeviceKind.SPOT_CHECK: 0,
+            },
+            glucose_interval_s=self.glucose_interval_s,
+            glucose_day_utc_offset_ms=int(self.glucose_day_utc_offset_h * 60 * MIN),
+        )

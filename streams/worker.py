@@ -1,43 +1,59 @@
-"""Faust worker: the thin driver around streams.hr_window.
+"""Faust worker: the thin driver around streams.engine.
 
-Readings arrive one ReadingBatch per record, keyed by patient id; per-patient
-window state lives in a Faust table (changelog-backed, so a restarted worker
-recovers it). Candidates have deterministic ids, so one re-emitted after a
-restart or by the wall-clock timer is recognised downstream as the same.
+One agent consumes two co-partitioned topics: reading batches (keyed by
+patient) and tick records. A timer on each worker sends a tick carrying its
+wall-clock time to every ticks partition it owns; the agent handles tick n
+like any record of partition n, so wall-clock work (closing windows of quiet
+sensors, signal loss, daily glucose metrics) runs in a stream event and may
+write the table, and a replay after a crash sees the same tick time.
+
+Delivery: outputs are sent before the state that records them (History
+before Live, same changelog partition). After a crash, records after the
+last committed offset are replayed over the recovered state: readings
+already counted are dropped as duplicates, closed windows stay closed, and
+a candidate whose emission did not reach the changelog is re-sent with the
+same deterministic id.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime
 
 import faust
-from prometheus_client import CollectorRegistry, Counter
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from runtime import health, heartbeat
-from streams import hr_window
+from streams import engine
+from streams.candidates import Outputs
 from streams.settings import StreamSettings
+from streams.state import Live
+from streams.table_state import StateStore
 from wire import topics
-from wire.messages import AlertCandidate, ReadingBatch
+from wire.derived import ScoreBatch, WindowFeatures
+from wire.messages import ReadingBatch
 
 log = logging.getLogger(__name__)
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
-class RecentIds:
-    """Bounded set of recently emitted candidate ids (timer and agent may derive the same one)."""
-
-    def __init__(self, size: int) -> None:
-        self._ids: dict[str, None] = {}
-        self._size = size
-
-    def add(self, id_: str) -> bool:
-        if id_ in self._ids:
-            return False
-        self._ids[id_] = None
-        if len(self._ids) > self._size:
-            del self._ids[next(iter(self._ids))]
-        return True
+class Metrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.batches = Counter("rpm_streams_batches", "reading batches processed", registry=registry)
+        self.readings = Counter("rpm_streams_readings", "readings that entered a window", registry=registry)
+        self.duplicate_batches = Counter("rpm_streams_duplicate_batches", "re-delivered device messages",
+                                         registry=registry)
+        self.ticks = Counter("rpm_streams_ticks", "tick records processed", registry=registry)
+        self.candidates = Counter("rpm_streams_candidates", "alert candidates emitted", ["rule", "status"],
+                                  registry=registry)
+        self.bad = Counter("rpm_streams_bad_records", "records that failed to parse", registry=registry)
+        self.state_bytes = Counter("rpm_streams_state_bytes", "bytes written to the state changelog",
+                                   registry=registry)
+        self.seconds = Histogram("rpm_streams_record_seconds", "processing time per record", registry=registry,
+                                 buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0))
 
 
 def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health) -> faust.App:
@@ -58,58 +74,85 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
         broker_heartbeat_interval=1,
         stream_wait_empty=False,
     )
-    limits = hr_window.HrLimits(s.hr_high, s.hr_low, timedelta(seconds=s.allowed_lateness_s))
-    readings_topic = app.topic(names[topics.READINGS], key_type=bytes, value_type=bytes,
-                               key_serializer="raw", value_serializer="raw", partitions=s.partitions)
-    candidates_topic = app.topic(names[topics.ALERT_CANDIDATES], key_type=bytes, value_type=bytes,
-                                 key_serializer="raw", value_serializer="raw", partitions=s.partitions)
+    cfg = s.core()
+    ticks_name = names[topics.STREAM_TICKS]
+    source = app.topic(names[topics.READINGS], ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]
+    ticks = app.topic(ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]
+    features = app.topic(names[topics.FEATURES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
+    scores = app.topic(names[topics.SCORES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
+    cands = app.topic(names[topics.ALERT_CANDIDATES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    table = app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, partitions=s.partitions)
-    batches = Counter("rpm_streams_batches", "reading batches processed", registry=registry)
-    emitted = Counter("rpm_streams_candidates", "alert candidates emitted", registry=registry)
-    bad = Counter("rpm_streams_bad_records", "records that failed to parse", registry=registry)
+    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
+                                 partitions=s.partitions))
+    m = Metrics(registry)
+    last_tick: dict[int, int] = {}  # partition -> newest tick time seen (in replay order)
 
-    recent = RecentIds(50_000)
+    async def publish(pid: str, out: Outputs, live: Live) -> None:
+        key = pid.encode()
+        if out.windows:
+            late = sum(v.late for v in live.vitals.values())
+            dups = sum(v.duplicates for v in live.vitals.values())
+            await features.send(key=key, value=WindowFeatures(
+                patient_id=pid, windows=tuple(out.windows), late_total=late, duplicates_total=dups,
+            ).model_dump_json().encode())
+        if out.scores:
+            await scores.send(key=key, value=ScoreBatch(patient_id=pid, scores=tuple(out.scores))
+                              .model_dump_json().encode())
+        for c in out.candidates:
+            await cands.send(key=key, value=c.model_dump_json().encode())
+            m.candidates.labels(c.rule, c.status.value).inc()
 
-    async def emit(cands: list[AlertCandidate]) -> None:
-        for c in cands:
-            if not recent.add(c.id):
-                continue
-            await candidates_topic.send(key=c.patient_id.encode(), value=c.model_dump_json().encode())
-            emitted.inc()
+    async def on_batch(partition: int, value: bytes) -> None:
+        try:
+            batch = ReadingBatch.model_validate_json(value)
+        except ValueError:
+            m.bad.inc()
+            log.error("unparseable readings record", extra={"partition": partition})
+            return
+        pid = batch.patient_id
+        live, hist = store.get(pid)
+        out = engine.process(live, hist, batch, partition, cfg, last_tick.get(partition, 0))
+        await publish(pid, out, live)
+        m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty))
+        m.batches.inc()
+        m.readings.inc(out.accepted)
+        m.duplicate_batches.inc(out.duplicate_batch)
 
-    @app.agent(readings_topic)
-    async def windows(stream: faust.StreamT) -> None:
-        async for key, value in stream.items():
+    async def on_tick(partition: int, value: bytes) -> None:
+        try:
+            now_ms = int(orjson.loads(value)["at_ms"])
+        except (ValueError, KeyError, TypeError):
+            m.bad.inc()
+            return
+        m.ticks.inc()
+        last_tick[partition] = max(last_tick.get(partition, 0), now_ms)
+        for pid in list(store.patients(partition)):
+            live, hist = store.get(pid)
+            out = engine.tick(pid, live, hist, now_ms, cfg)
+            refresh = s.state_refresh_s > 0 and store.stale(pid, s.state_refresh_s)
+            await publish(pid, out, live)
+            m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty or refresh,
+                                        hist_dirty=out.hist_dirty or refresh))
+
+    @app.agent(source)
+    async def work(stream: faust.StreamT) -> None:
+        async for event in stream.events():
             hc.beat()
-            try:
-                batch = ReadingBatch.model_validate_json(value)
-            except ValueError:
-                bad.inc()
-                log.error("unparseable readings record", extra={"key": key})
-                continue
-            raw = table.get(key)
-            state = hr_window.HrState.model_validate_json(raw) if raw else hr_window.HrState()
-            state = hr_window.add(state, batch.readings)
-            newest = max(r.t for r in batch.readings)
-            state, closed = hr_window.close_due(state, newest, limits)
-            table[key] = state.model_dump_json().encode()
-            await emit(hr_window.candidates(batch.patient_id, closed, limits, datetime.now(UTC)))
-            batches.inc()
+            msg = event.message
+            started = time.perf_counter()
+            if msg.topic == ticks_name:
+                await on_tick(msg.partition, msg.value)
+            else:
+                await on_batch(msg.partition, msg.value)
+            m.seconds.observe(time.perf_counter() - started)
 
     @app.timer(interval=s.wall_close_s)
-    async def wall_clock_close() -> None:
-        # Faust tables can only be written from a stream event, so the timer
-        # emits without writing; the next event for the patient closes the
-        # same windows in state and re-derives the same candidate ids.
+    async def send_ticks() -> None:
         hc.beat()
-        now = datetime.now(UTC)
-        for key, raw in list(table.items()):
-            if not raw:
-                continue
-            state = hr_window.HrState.model_validate_json(raw)
-            _, closed = hr_window.close_due(state, now, limits)
-            await emit(hr_window.candidates(key.decode(), closed, limits, now))
+        at_ms = int(datetime.now(UTC).timestamp() * 1000)
+        owned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == ticks_name)
+        for p in owned:
+            await ticks.send(value=orjson.dumps({"at_ms": at_ms, "worker": s.worker_instance}), partition=p)
 
     @app.task
     async def mark_ready() -> None:
@@ -131,6 +174,8 @@ def run(s: StreamSettings) -> int:
     app = create_app(s, registry, hc)
     worker = faust.Worker(app, loglevel=s.log_level.lower().replace("warning", "warn"), quiet=True,
                           redirect_stdouts=False)
+    # Agents and timers start only after table recovery: liveness follows the event loop instead.
+    health.beat_from_loop(worker.loop, hc)
     try:
         worker.execute_from_commandline()
     finally:

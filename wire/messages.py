@@ -47,6 +47,26 @@ class DeviceKind(StrEnum):
 # ---------------------------------------------------------------- MQTT, device -> bridge
 
 
+class WaveformKind(StrEnum):
+    PPG = "ppg"
+    ECG = "ecg"
+
+
+class WaveformSnippet(_Frozen):
+    """A short raw waveform (typically 8-60 s) from one sensor, in device units.
+
+    The stream worker derives heart rate from it (streams.ppg: peak detection
+    with a signal-quality check); a poor snippet yields no heart rate.
+    """
+
+    kind: WaveformKind
+    t: AwareDatetime = Field(description="measurement time of the first sample")
+    fs_hz: float = Field(gt=0, le=1000, description="sampling rate")
+    samples: tuple[float, ...] = Field(min_length=1, max_length=60_000)
+
+
+
+
 class DeviceReading(_Frozen):
     """One sample as a device sends it, in any accepted unit."""
 
@@ -65,6 +85,7 @@ class Telemetry(_Frozen):
     seq: int = Field(ge=0, description="per-device message counter, increases by one per message")
     sent_at: AwareDatetime
     readings: tuple[DeviceReading, ...] = Field(min_length=1, max_length=2000)
+    waveforms: tuple[WaveformSnippet, ...] = Field(default=(), max_length=8)
 
 
 class DeviceState(StrEnum):
@@ -99,6 +120,13 @@ class ReadingBatch(_Frozen):
 
     One device message stays one record: readings travel many per record
     because a Kafka record costs far more downstream than a reading.
+
+    ``device_kind`` and ``spo2_scale`` are filled by the bridge from the
+    registry (devices.kind, patients.spo2_scale) so the stream worker needs no
+    database: it picks the signal-loss timeout per device kind and the NEWS2
+    SpO2 scale per patient. When absent the worker keeps the last value it
+    saw for the device/patient, else infers the kind from the reading types
+    and uses SpO2 scale 1.
     """
 
     v: Literal[1] = 1
@@ -108,6 +136,9 @@ class ReadingBatch(_Frozen):
     sent_at: AwareDatetime
     received_at: AwareDatetime
     readings: tuple[Reading, ...]
+    waveforms: tuple[WaveformSnippet, ...] = ()
+    device_kind: DeviceKind | None = None
+    spo2_scale: Literal[1, 2] | None = None
 
 
 class Priority(StrEnum):
@@ -118,17 +149,29 @@ class Priority(StrEnum):
     LOW = "low"
 
 
+class CandidateStatus(StrEnum):
+    FIRING = "firing"
+    CLEAR = "clear"
+
+
 class AlertCandidate(_Frozen):
-    """A condition the stream workers detected; the alert service decides what to raise.
+    """A condition the stream workers evaluated; the alert service decides what to raise.
 
     ``id`` is derived from the condition's identity (patient, rule, window),
     so a candidate re-emitted after a worker restart is recognised as the same.
+    Streams emit ``firing`` each evaluation while a condition holds (with a
+    ``severity`` the alert service may integrate over time, as in SatSeconds)
+    and ``clear`` evaluations after it stopped, so alarm delays and clearing
+    hysteresis are decided in one place: the alert service.
     """
 
     v: Literal[1] = 1
     id: str
     patient_id: PatientId
-    rule: str = Field(description="e.g. 'heart_rate_high'")
+    rule: str = Field(description="a wire.rules.Rule value, e.g. 'heart_rate_high'")
+    status: CandidateStatus = CandidateStatus.FIRING
+    severity: float = Field(default=0.0, ge=0, description="distance beyond the threshold, in the parameter's unit")
+    device_id: str | None = None
     parameter: ReadingType | None = None
     priority: Priority
     value: float | None = None

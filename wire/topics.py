@@ -62,6 +62,11 @@ def kafka_topics(prefix: str = "", partitions: int = DEFAULT_PARTITIONS) -> dict
         KafkaTopic(f"{p}rpm.device-status.v1", partitions, "device_id", "online/offline (DeviceStatus)"),
         KafkaTopic(f"{p}rpm.alert-candidates.v1", partitions, "patient_id", "conditions detected (AlertCandidate)"),
         KafkaTopic(f"{p}rpm.dead-letter.v1", partitions, "device_id", "rejected input (DeadLetter)"),
+        KafkaTopic(f"{p}rpm.features.v1", partitions, "patient_id", "window features (WindowFeatures)"),
+        KafkaTopic(f"{p}rpm.scores.v1", partitions, "patient_id", "NEWS2, glucose, waveform HR (ScoreBatch)"),
+        # Same partition count as the readings topic: tick n drives the wall-clock
+        # work (window closing, signal loss) of the patients on readings partition n.
+        KafkaTopic(f"{p}rpm.stream-ticks.v1", partitions, "-", "stream worker wall-clock ticks (internal)"),
     ]
     return {t.name.removeprefix(p): t for t in topics}
 
@@ -70,12 +75,15 @@ READINGS = "rpm.readings.v1"
 DEVICE_STATUS = "rpm.device-status.v1"
 ALERT_CANDIDATES = "rpm.alert-candidates.v1"
 DEAD_LETTER = "rpm.dead-letter.v1"
+FEATURES = "rpm.features.v1"
+SCORES = "rpm.scores.v1"
+STREAM_TICKS = "rpm.stream-ticks.v1"
 
 # Faust tables keep their state in changelog topics named
 # "<app id>-<table name>-changelog"; without a CreateTopics API on the Kafka
 # mock (and for ops clarity in production) they are declared here too.
 STREAM_APP_ID = "rpm-streams"
-STREAM_TABLES = ("hr-windows",)
+STREAM_TABLES = ("patient-state",)
 
 
 def stream_app_id(prefix: str = "") -> str:

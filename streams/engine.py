@@ -1,0 +1,132 @@
+"""The stream core: one reading batch, or one wall-clock tick, for one patient (pure).
+
+``process`` and ``tick`` take the patient's state and explicit times (event
+times from the readings, arrival from the bridge's ``received_at``, wall time
+from the tick record) and return what to publish. They never read a clock,
+so replaying the same records over recovered state gives the same outputs
+with the same candidate ids.
+
+Order inside ``process``: message-level dedup (device, seq, sent_at) ->
+waveform snippets to heart rate -> each reading to its window (reading-level
+dedup, late count) or, for air/oxygen and ACVPU, to the NEWS2 observations
+-> signal-loss clock -> glucose analytics -> close windows due by event time.
+"""
+
+from __future__ import annotations
+
+from streams import glucose_stream, signal_loss, stats, windows
+from streams.candidates import Outputs
+from streams.config import CoreConfig
+from streams.ppg import estimate_heart_rate
+from streams.quality import MOTION_BITS, PROBE_OFF_BITS, flag_bits
+from streams.state import History, Live
+from streams.vitals import NEWS2_PARAMETER, OBSERVATIONS
+from wire.derived import WaveformHeartRate
+from wire.messages import DeviceKind, ReadingBatch, WaveformSnippet
+from wire.units import UNITS, ReadingType
+
+GLUCOSE = ReadingType.GLUCOSE
+
+
+def _device(live: Live, batch: ReadingBatch) -> tuple[int, str]:
+    try:
+        dev = live.devices.index(batch.device_id)
+    except ValueError:
+        dev = len(live.devices)
+        live.devices.append(batch.device_id)
+        live.kinds.append("")
+    if batch.device_kind is not None:
+        live.kinds[dev] = batch.device_kind.value
+    elif not live.kinds[dev]:
+        # Not told by the bridge: a glucose-only device is a CGM; anything else
+        # gets the strictest (bedside) timeout rather than none.
+        only_glucose = bool(batch.readings) and all(r.type is GLUCOSE for r in batch.readings)
+        live.kinds[dev] = (DeviceKind.CGM if only_glucose else DeviceKind.BEDSIDE_MONITOR).value
+    return dev, live.kinds[dev]
+
+
+def _instant_ok(rt: ReadingType, value: float, bits: int) -> bool:
+    """Valid at arrival for the signal-loss clock: plausible, not zero, not probe-off."""
+    unit = UNITS[rt]
+    return value != 0 and not bits & PROBE_OFF_BITS and unit.plausible_min <= value <= unit.plausible_max
+
+
+def _waveform(batch: ReadingBatch, w: WaveformSnippet, out: Outputs) -> tuple[int, float] | None:
+    end_ms = stats.to_ms(w.t) + int(len(w.samples) / w.fs_hz * 1000)
+    try:
+        r = estimate_heart_rate(w.samples, w.fs_hz)
+        hr, reason, good, n = r.hr_bpm, r.reason, r.n_good_windows, len(r.windows)
+    except ValueError as e:  # e.g. a sampling rate too low for +-2 bpm
+        hr, reason, good, n = None, str(e), 0, 0
+    out.scores.append(WaveformHeartRate(at=stats.to_dt(end_ms), device_id=batch.device_id, waveform=w.kind,
+                                        hr_bpm=hr, reason=reason, good_windows=good, windows=n))
+    if hr is None or not UNITS[ReadingType.HEART_RATE].plausible_min <= hr <= UNITS[ReadingType.HEART_RATE].plausible_max:
+        return None
+    return end_ms, round(hr, 1)
+
+
+def process(
+    live: Live, hist: History, batch: ReadingBatch, partition: int, cfg: CoreConfig, seen_tick_ms: int = 0
+) -> Outputs:
+    """``seen_tick_ms``: newest tick time the worker saw on this partition. A lagging
+    worker must not treat a batch it is only now processing as long quiet."""
+    out = Outputs(live_dirty=True)
+    pid = batch.patient_id
+    live.partition = partition
+    sent_ms, arrival_ms = stats.to_ms(batch.sent_at), max(stats.to_ms(batch.received_at), seen_tick_ms)
+    recent = live.recent.setdefault(batch.device_id, [])
+    if [batch.seq, sent_ms] in recent:
+        out.duplicate_batch, out.live_dirty = True, False
+        return out
+    recent.append([batch.seq, sent_ms])
+    del recent[:-cfg.recent_messages]
+    dev, kind = _device(live, batch)
+    if batch.spo2_scale is not None and batch.spo2_scale != hist.spo2_scale:
+        hist.spo2_scale = batch.spo2_scale
+        out.hist_dirty = True
+
+    lateness = cfg.allowed_lateness_ms
+    derived_hr = [x for w in batch.waveforms if (x := _waveform(batch, w, out)) is not None]
+    any_valid = bool(derived_hr)
+    glucose: list[tuple[int, float]] = []
+    for t_ms, hr in derived_hr:
+        out.accepted += windows.add(live, ReadingType.HEART_RATE.value, t_ms, hr, 0, dev, arrival_ms, lateness)
+    for r in batch.readings:
+        rt = r.type
+        bits = flag_bits(r.flags) if r.flags else 0
+        t_ms = stats.to_ms(r.t)
+        if bits & MOTION_BITS:
+            live.motion_ms.append(t_ms)
+        if rt in OBSERVATIONS:
+            param = NEWS2_PARAMETER[rt].value
+            if (old := hist.obs.get(param)) is None or old[1] <= t_ms:
+                hist.obs[param] = [r.value, float(t_ms)]
+                out.hist_dirty = True
+            any_valid = True
+            continue
+        ok = _instant_ok(rt, r.value, bits)
+        any_valid |= ok
+        out.accepted += windows.add(live, rt.value, t_ms, r.value, bits, dev, arrival_ms, lateness)
+        if rt is GLUCOSE and ok and not bits:
+            glucose.append((t_ms, r.value))
+    if any_valid:
+        signal_loss.on_data(pid, live, kind, arrival_ms, out)
+    if glucose:
+        glucose_stream.add_readings(pid, hist, glucose, cfg, out)
+    if live.motion_ms:
+        newest = max(live.motion_ms)
+        live.motion_ms = [m for m in live.motion_ms if m >= newest - cfg.motion_keep_ms]
+    windows.advance(live)
+    windows.close_due(pid, live, hist, None, cfg, out)
+    return out
+
+
+def tick(pid: str, live: Live, hist: History, now_ms: int, cfg: CoreConfig) -> Outputs:
+    """Wall-clock work: close windows of quiet sensors, signal loss, daily glucose metrics."""
+    out = Outputs()
+    windows.close_due(pid, live, hist, now_ms, cfg, out)
+    if out.hist_dirty:
+        out.live_dirty = True
+    signal_loss.on_tick(pid, live, now_ms, cfg, out)
+    glucose_stream.close_days(hist, now_ms, cfg, out)
+    return out

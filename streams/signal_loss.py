@@ -1,0 +1,57 @@
+"""Signal loss: no valid reading from a patient's device kind for too long (pure).
+
+The clock runs on arrival (bridge receive time), not measurement time: a
+home device uploading a backlog is talking again. Evaluated on every tick:
+``signal_loss`` fires (at most once per minute while it holds) once the
+silence reaches the device kind's timeout, and clears at the next batch
+carrying a valid reading. After ``signal_loss_give_up_ms`` the clock is
+dropped: a device that has been silent for a day was removed, and the
+alert service already holds the alarm.
+"""
+
+from __future__ import annotations
+
+from streams import stats
+from streams.candidates import CLEAR, FIRING, Outputs, candidate
+from streams.config import CoreConfig
+from streams.state import NEVER, Live, SignalClock
+from wire.messages import DeviceKind
+from wire.rules import Rule
+
+
+def on_data(pid: str, live: Live, kind: str, arrival_ms: int, out: Outputs) -> None:
+    c = live.signal.get(kind)
+    if c is None:
+        c = live.signal[kind] = SignalClock()
+    if arrival_ms > c.last_valid_ms:
+        c.last_valid_ms = arrival_ms
+    if c.firing:
+        c.firing = False
+        minute = arrival_ms - arrival_ms % stats.MINUTE_MS
+        out.candidates.append(candidate(
+            pid, Rule.SIGNAL_LOSS, CLEAR, (minute, arrival_ms), arrival_ms,
+            f"{kind}: data resumed", qualifier=kind, evidence={"device_kind": kind},
+        ))
+
+
+def on_tick(pid: str, live: Live, now_ms: int, cfg: CoreConfig, out: Outputs) -> None:
+    for kind, c in list(live.signal.items()):
+        timeout = cfg.signal_loss_ms.get(DeviceKind(kind), 0)
+        if not timeout or c.last_valid_ms == NEVER:
+            continue
+        silent = now_ms - c.last_valid_ms
+        if silent >= cfg.signal_loss_give_up_ms:
+            del live.signal[kind]
+            out.live_dirty = True
+            continue
+        minute = now_ms - now_ms % stats.MINUTE_MS
+        if silent < timeout or (c.firing and minute <= c.emitted_minute_ms):
+            continue
+        c.firing, c.emitted_minute_ms = True, minute
+        out.live_dirty = True
+        out.candidates.append(candidate(
+            pid, Rule.SIGNAL_LOSS, FIRING, (minute, now_ms), now_ms,
+            f"no valid {kind} data for {silent / 1000:.0f} s (limit {timeout / 1000:.0f} s)",
+            qualifier=kind, value=silent / 1000, threshold=timeout / 1000, severity=(silent - timeout) / 1000,
+            evidence={"device_kind": kind, "last_valid_at": stats.to_dt(c.last_valid_ms).isoformat()},
+        ))
