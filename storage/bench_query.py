@@ -9,6 +9,7 @@ any query pays on this connection.
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import time
@@ -88,7 +89,20 @@ def _load(conn: psycopg.Connection, patients: int, days: int, vitals: int, inter
         conn.execute(_NEWS2, {"a": start, "b": end, "patients": patients})
 
 
-def run(patients: int, days: int, vitals: int, interval_s: int, n_queries: int, keep: bool) -> dict[str, object]:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--patients", type=int, default=100)
+    p.add_argument("--days", type=int, default=14)
+    p.add_argument("--vitals", type=int, default=5, choices=range(1, 8))
+    p.add_argument("--interval-s", type=int, default=60, help="seconds between readings of one vital")
+    p.add_argument("--queries", type=int, default=200, help="timed runs of each query")
+    p.add_argument("--keep", action="store_true", help="keep the bench schema afterwards")
+
+
+def run(a: argparse.Namespace) -> dict[str, object]:
+    return measure(a.patients, a.days, a.vitals, a.interval_s, a.queries, a.keep)
+
+
+def measure(patients: int, days: int, vitals: int, interval_s: int, n_queries: int, keep: bool) -> dict[str, object]:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     rng = random.Random(7)

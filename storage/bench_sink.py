@@ -10,6 +10,7 @@ Three measurements on one schema, the table emptied between them:
 
 from __future__ import annotations
 
+import argparse
 import threading
 import time
 import uuid
@@ -121,7 +122,17 @@ def _sink_loop(dsn: str, bootstrap: str, prefix: str, total: int, batch_records:
     return total / wall, total / cpu
 
 
-def run(n_readings: int, patients: int, batch_records: int) -> dict[str, object]:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--readings", type=int, default=1_000_000)
+    p.add_argument("--patients", type=int, default=100)
+    p.add_argument("--batch-records", type=int, default=5000, help="Kafka records per sink batch")
+
+
+def run(a: argparse.Namespace) -> dict[str, object]:
+    return measure(a.readings, a.patients, a.batch_records)
+
+
+def measure(n_readings: int, patients: int, batch_records: int) -> dict[str, object]:
     kafka = MockKafka()
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     kafka.create_topics(topics.all_topics(prefix, partitions=8))
