@@ -45,7 +45,7 @@ def load_sample(conn: psycopg.Connection) -> None:
                 rows.append((t, p, f"G{p}", "glucose", 60.0 + (i * 11) % 200, "mg/dL", [], i, t))
     with conn.transaction():
         readings.write(conn, rows)
-        derived.write(conn, [News2Row("P1", start + timedelta(hours=h), h % 9, "low", False, True, 1,
+        derived.write(conn, [News2Row("P1", start + timedelta(hours=h), h % 9, "low", False, (), True, 1,
                                       h % 3, 0, 0, 0, h % 4, 0, 0) for h in range(72)])
         conn.execute(
             "INSERT INTO alerts (id, patient_id, rule, priority, message, window_start, window_end, detected_at,"

@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import get_args
 
 from storage.readings import ReadingRow
-from wire.messages import PatientId, QualityFlag
+from wire.messages import DeviceKind, PatientId, QualityFlag
 from wire.units import UNITS, ReadingType
 
 _ID = re.compile(get_args(PatientId)[1].pattern)  # the wire contract's own id pattern
-_BATCH_KEYS = frozenset({"v", "patient_id", "device_id", "seq", "sent_at", "received_at", "readings"})
+_BATCH_KEYS = frozenset({"v", "patient_id", "device_id", "seq", "sent_at", "received_at", "readings",
+                         "waveforms", "device_kind", "spo2_scale"})
+_KINDS = frozenset(k.value for k in DeviceKind)
 _READING_KEYS = frozenset({"type", "t", "value", "flags"})
 _UNIT = {t.value: UNITS[t].canonical for t in ReadingType}
 _FLAGS = frozenset(f.value for f in QualityFlag)
@@ -67,6 +69,13 @@ def rows(raw: bytes) -> list[ReadingRow]:
         raise NotCanonical("missing field") from e
     if type(seq) is not int or type(items) is not list:
         raise NotCanonical("seq/readings")
+    # Routing hints the sink does not store: checked, not kept. Waveform
+    # snippets (rare, large) are left to the model.
+    kind, scale = d.get("device_kind"), d.get("spo2_scale")
+    if d.get("waveforms", []) != [] or not (kind is None or (type(kind) is str and kind in _KINDS)):
+        raise NotCanonical("waveforms/device_kind")
+    if not (scale is None or (type(scale) is int and scale in (1, 2))):
+        raise NotCanonical("spo2_scale")
     out: list[ReadingRow] = []
     for r in items:
         if type(r) is not dict or not r.keys() <= _READING_KEYS:

@@ -69,6 +69,8 @@ def partition_specs(p: RetentionPolicy) -> tuple[PartitionSpec, ...]:
         PartitionSpec("readings", "measured_at", day, p.raw_days * day, ahead=2),
         PartitionSpec("window_features", "window_start", day, p.features_days * day, ahead=2),
         PartitionSpec("news2_scores", "scored_at", 7 * day, p.scores_days * day, ahead=1),
+        PartitionSpec("glucose_trends", "at", 7 * day, p.scores_days * day, ahead=1),
+        PartitionSpec("waveform_hr", "at", 7 * day, p.features_days * day, ahead=1),
         PartitionSpec("readings_1m_mat", "bucket", 7 * day, p.agg_1m_days * day, ahead=1),
         PartitionSpec("readings_1h_mat", "bucket", 28 * day, p.agg_1h_days * day, ahead=1),
     )
@@ -87,7 +89,8 @@ def timescale_sql(p: RetentionPolicy) -> list[str]:
     out = [f"SELECT set_chunk_time_interval('readings', {_days(p.chunk_days)})",
            f"SELECT set_chunk_time_interval('window_features', {_days(p.chunk_days)})"]
     for relation, days in (("readings", p.raw_days), ("window_features", p.features_days),
-                           ("news2_scores", p.scores_days), ("readings_1m", p.agg_1m_days),
+                           ("news2_scores", p.scores_days), ("glucose_trends", p.scores_days),
+                           ("waveform_hr", p.features_days), ("readings_1m", p.agg_1m_days),
                            ("readings_1h", p.agg_1h_days)):
         out.append(f"SELECT remove_retention_policy('{relation}', if_exists => true)")
         out.append(f"SELECT add_retention_policy('{relation}', drop_after => {_days(days)})")

@@ -111,18 +111,22 @@ class News2Point:
     complete: bool
     spo2_scale: int
     subscores: tuple[tuple[str, int | None], ...]
-    not_scored: tuple[str, ...]
+    red_flag_parameters: tuple[str, ...]
+    missing: tuple[str, ...]
+    stale: tuple[str, ...]
+    indeterminate: tuple[str, ...]
 
 
 _SUBSCORES = ("resp_rate", "spo2", "air_or_oxygen", "systolic_bp", "pulse", "consciousness", "temperature")
-_NEWS2_COLS = "scored_at, total, band, red_flag, complete, spo2_scale, " + ", ".join(_SUBSCORES) + ", not_scored"
+_NEWS2_COLS = ("scored_at, total, band, red_flag, complete, spo2_scale, " + ", ".join(_SUBSCORES)
+               + ", red_flag_parameters, missing, stale, indeterminate")
 
 
 def _news2(row: Sequence[Any]) -> News2Point:
     scored_at, total, band, red_flag, complete, scale, *rest = row
-    subs, not_scored = rest[:7], rest[7]
-    return News2Point(scored_at, total, band, red_flag, complete, scale,
-                      tuple(zip(_SUBSCORES, subs)), tuple(not_scored))
+    subs, lists = rest[:7], rest[7:]
+    return News2Point(scored_at, total, band, red_flag, complete, scale, tuple(zip(_SUBSCORES, subs)),
+                      *(tuple(x) for x in lists))
 
 
 def news2_history(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime) -> list[News2Point]:

@@ -1,4 +1,4 @@
-"""`rpm sink`: Kafka readings -> PostgreSQL, at least once, idempotent.
+"""`rpm sink`: Kafka readings, window features and scores -> PostgreSQL, at least once, idempotent.
 
 Offsets are committed only after the database transaction committed. A
 database outage stops consumption (the batch in hand is retried with
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import dataclass, field
 
 import psycopg
 from kafka import KafkaConsumer
@@ -22,9 +23,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from runtime import health, heartbeat, logs
 from runtime.signals import stop_event
-from storage import fastparse, maintain, readings
+from storage import derived, fastparse, maintain, readings
 from storage.settings import SinkSettings
 from wire import topics
+from wire.derived import ScoreBatch, WindowFeatures
 from wire.messages import ReadingBatch
 
 log = logging.getLogger(__name__)
@@ -41,11 +43,22 @@ class SinkMetrics:
             registry=registry,
         )
         self.write_s = Histogram("rpm_sink_write_seconds", "time to write one batch", registry=registry)
+        self.derived = Counter("rpm_sink_derived_rows_inserted", "new feature/score rows", ["table"],
+                               registry=registry)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one poll brought, ready to write in one transaction."""
+
+    readings: list[readings.ReadingRow] = field(default_factory=list)
+    derived: list[derived.Row] = field(default_factory=list)
 
 
 def make_consumer(s: SinkSettings) -> KafkaConsumer:
+    names = topics.kafka_topics(s.topic_prefix)
     return KafkaConsumer(
-        topics.kafka_topics(s.topic_prefix)[topics.READINGS].name,
+        *(names[t].name for t in (topics.READINGS, topics.FEATURES, topics.SCORES)),
         bootstrap_servers=s.kafka_bootstrap.split(","),
         api_version=(2, 3, 0),
         group_id=f"{s.topic_prefix}rpm-sink",
@@ -66,7 +79,7 @@ class Writer:
         self.m, self.hc, self.stop = m, hc, stop
         self.conn: psycopg.Connection | None = None
 
-    def write(self, rows: list[readings.ReadingRow]) -> bool:
+    def write(self, batch: Batch) -> bool:
         """True once committed; False if stopped first (then nothing may be acknowledged)."""
         backoff = 0.2
         while not self.stop.is_set():
@@ -76,9 +89,12 @@ class Writer:
                     self.conn = psycopg.connect(self.dsn, connect_timeout=5,
                                                 application_name=self.application_name)
                 with self.m.write_s.time(), self.conn.transaction():
-                    inserted = readings.write(self.conn, rows)
+                    inserted = readings.write(self.conn, batch.readings)
+                    new_derived = derived.write(self.conn, batch.derived)
                 self.m.rows.inc(inserted)
-                self.m.dupes.inc(len(rows) - inserted)
+                self.m.dupes.inc(len(batch.readings) - inserted)
+                for table, n in new_derived.items():
+                    self.m.derived.labels(table).inc(n)
                 self.hc.set("database", True)
                 return True
             except psycopg.Error as e:
@@ -116,6 +132,30 @@ def parse(values: list[bytes], m: SinkMetrics) -> list[readings.ReadingRow]:
     return out
 
 
+def parse_derived(kind: str, values: list[bytes], m: SinkMetrics) -> list[derived.Row]:
+    """Feature and score records (low volume: the full models validate them)."""
+    out: list[derived.Row] = []
+    for value in values:
+        try:
+            if kind == topics.FEATURES:
+                out += derived.rows_from_features(WindowFeatures.model_validate_json(value))
+            else:
+                out += derived.rows_from_scores(ScoreBatch.model_validate_json(value))
+        except ValueError:
+            m.bad.inc()
+            log.error("unparseable derived record", extra={"topic": kind, "bytes": len(value)})
+    return out
+
+
+def to_batch(polled: dict[TopicPartition, list[ConsumerRecord]], prefix: str, m: SinkMetrics) -> Batch:
+    by_kind: dict[str, list[bytes]] = {}
+    for tp, records in polled.items():
+        by_kind.setdefault(tp.topic.removeprefix(prefix), []).extend(r.value for r in records)
+    rows = parse(by_kind.pop(topics.READINGS, []), m)
+    extra = [row for kind, values in by_kind.items() for row in parse_derived(kind, values, m)]
+    return Batch(rows, extra)
+
+
 Offsets = dict[TopicPartition, OffsetAndMetadata]
 
 
@@ -135,7 +175,7 @@ class Pipeline:
 
     def __init__(self, consumer: KafkaConsumer, writer: Writer, s: SinkSettings, m: SinkMetrics) -> None:
         self.consumer, self.writer, self.s, self.m = consumer, writer, s, m
-        self._todo: queue.Queue[tuple[list[readings.ReadingRow], Offsets] | None] = queue.Queue(maxsize=1)
+        self._todo: queue.Queue[tuple[Batch, Offsets] | None] = queue.Queue(maxsize=1)
         self._done: queue.Queue[tuple[Offsets, bool]] = queue.Queue()
         self._thread = threading.Thread(target=self._write_loop, name="sink-writer", daemon=True)
         self._thread.start()
@@ -149,16 +189,16 @@ class Pipeline:
         """Commit finished batches, poll once, hand the parsed batch to the writer; returns records polled."""
         self.commit_finished()
         polled = self.consumer.poll(timeout_ms=self.s.sink_poll_ms, max_records=self.s.sink_max_records)
-        values = [rec.value for records in polled.values() for rec in records]
-        if values:
-            item = (parse(values, self.m), next_offsets(polled))
+        n = sum(len(records) for records in polled.values())
+        if n:
+            item = (to_batch(polled, self.s.topic_prefix, self.m), next_offsets(polled))
             while not self.writer.stop.is_set():
                 try:
                     self._todo.put(item, timeout=0.5)
                     break
                 except queue.Full:
                     self.commit_finished()  # the writer is busy: keep acknowledging what it finished
-        return len(values)
+        return n
 
     def commit_finished(self) -> None:
         while True:

@@ -39,14 +39,19 @@ CREATE TABLE window_features (
     type          text COLLATE "C" NOT NULL,
     window_start  timestamptz NOT NULL,
     window_end    timestamptz NOT NULL,
-    n             integer NOT NULL,
-    n_rejected    integer NOT NULL DEFAULT 0,
+    length_s      integer NOT NULL,
+    count         integer NOT NULL,
+    received      integer NOT NULL,
+    rejected      integer NOT NULL,
+    rejected_by   jsonb NOT NULL DEFAULT '{}',
     mean          double precision,
     median        double precision,
     min           double precision,
     max           double precision,
-    sd            double precision,
-    computed_at   timestamptz NOT NULL DEFAULT now(),
+    std           double precision,
+    slope_per_h   double precision,
+    coverage      double precision NOT NULL,
+    quality       double precision,
     PRIMARY KEY (patient_id, type, window_start, window_end)
 ) PARTITION BY RANGE (window_start);
 CREATE TABLE window_features_default PARTITION OF window_features DEFAULT;
@@ -54,24 +59,57 @@ CREATE TABLE window_features_default PARTITION OF window_features DEFAULT;
 -- NEWS2 (RCP 2017) with its sub-scores; a NULL sub-score = not scored
 -- (missing, stale or indeterminate), and then total is a lower bound.
 CREATE TABLE news2_scores (
-    patient_id      text COLLATE "C" NOT NULL,
-    scored_at       timestamptz NOT NULL,
-    total           smallint NOT NULL,
-    band            text NOT NULL,
-    red_flag        boolean NOT NULL,
-    complete        boolean NOT NULL,
-    spo2_scale      smallint NOT NULL CHECK (spo2_scale IN (1, 2)),
-    resp_rate       smallint,
-    spo2            smallint,
-    air_or_oxygen   smallint,
-    systolic_bp     smallint,
-    pulse           smallint,
-    consciousness   smallint,
-    temperature     smallint,
-    not_scored      text[] NOT NULL DEFAULT '{}',
+    patient_id            text COLLATE "C" NOT NULL,
+    scored_at             timestamptz NOT NULL,
+    total                 smallint NOT NULL,
+    band                  text NOT NULL,
+    red_flag              boolean NOT NULL,
+    red_flag_parameters   text[] NOT NULL DEFAULT '{}',
+    complete              boolean NOT NULL,
+    spo2_scale            smallint NOT NULL CHECK (spo2_scale IN (1, 2)),
+    resp_rate             smallint,
+    spo2                  smallint,
+    air_or_oxygen         smallint,
+    systolic_bp           smallint,
+    pulse                 smallint,
+    consciousness         smallint,
+    temperature           smallint,
+    missing               text[] NOT NULL DEFAULT '{}',
+    stale                 text[] NOT NULL DEFAULT '{}',
+    indeterminate         text[] NOT NULL DEFAULT '{}',
+    monitoring_frequency  text NOT NULL,
+    inputs                jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (patient_id, scored_at)
 ) PARTITION BY RANGE (scored_at);
 CREATE TABLE news2_scores_default PARTITION OF news2_scores DEFAULT;
+
+-- CGM trend at each reading (rate, arrow, 20/30-min predictions) and heart
+-- rate derived from waveform snippets, as the stream workers publish them.
+CREATE TABLE glucose_trends (
+    patient_id          text COLLATE "C" NOT NULL,
+    at                  timestamptz NOT NULL,
+    mg_dl               double precision NOT NULL,
+    rate_mg_dl_min      double precision,
+    trend               text,
+    predicted_20_mg_dl  double precision,
+    predicted_30_mg_dl  double precision,
+    predicted_low       boolean,
+    PRIMARY KEY (patient_id, at)
+) PARTITION BY RANGE (at);
+CREATE TABLE glucose_trends_default PARTITION OF glucose_trends DEFAULT;
+
+CREATE TABLE waveform_hr (
+    patient_id    text COLLATE "C" NOT NULL,
+    device_id     text COLLATE "C" NOT NULL,
+    waveform      text COLLATE "C" NOT NULL,
+    at            timestamptz NOT NULL,
+    hr_bpm        double precision,
+    reason        text NOT NULL,
+    good_windows  integer NOT NULL,
+    windows       integer NOT NULL,
+    PRIMARY KEY (patient_id, device_id, waveform, at)
+) PARTITION BY RANGE (at);
+CREATE TABLE waveform_hr_default PARTITION OF waveform_hr DEFAULT;
 
 -- Materialised 1-minute and 1-hour aggregates. Statistics cover readings
 -- without quality flags (artifacts must not draw the min/max band);

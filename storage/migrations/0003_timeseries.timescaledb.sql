@@ -38,14 +38,19 @@ CREATE TABLE window_features (
     type          text COLLATE "C" NOT NULL,
     window_start  timestamptz NOT NULL,
     window_end    timestamptz NOT NULL,
-    n             integer NOT NULL,
-    n_rejected    integer NOT NULL DEFAULT 0,
+    length_s      integer NOT NULL,
+    count         integer NOT NULL,
+    received      integer NOT NULL,
+    rejected      integer NOT NULL,
+    rejected_by   jsonb NOT NULL DEFAULT '{}',
     mean          double precision,
     median        double precision,
     min           double precision,
     max           double precision,
-    sd            double precision,
-    computed_at   timestamptz NOT NULL DEFAULT now(),
+    std           double precision,
+    slope_per_h   double precision,
+    coverage      double precision NOT NULL,
+    quality       double precision,
     PRIMARY KEY (patient_id, type, window_start, window_end)
 );
 SELECT create_hypertable('window_features', by_range('window_start', INTERVAL '1 day'));
@@ -56,21 +61,26 @@ ALTER TABLE window_features SET (
 );
 
 CREATE TABLE news2_scores (
-    patient_id      text COLLATE "C" NOT NULL,
-    scored_at       timestamptz NOT NULL,
-    total           smallint NOT NULL,
-    band            text NOT NULL,
-    red_flag        boolean NOT NULL,
-    complete        boolean NOT NULL,
-    spo2_scale      smallint NOT NULL CHECK (spo2_scale IN (1, 2)),
-    resp_rate       smallint,
-    spo2            smallint,
-    air_or_oxygen   smallint,
-    systolic_bp     smallint,
-    pulse           smallint,
-    consciousness   smallint,
-    temperature     smallint,
-    not_scored      text[] NOT NULL DEFAULT '{}',
+    patient_id            text COLLATE "C" NOT NULL,
+    scored_at             timestamptz NOT NULL,
+    total                 smallint NOT NULL,
+    band                  text NOT NULL,
+    red_flag              boolean NOT NULL,
+    red_flag_parameters   text[] NOT NULL DEFAULT '{}',
+    complete              boolean NOT NULL,
+    spo2_scale            smallint NOT NULL CHECK (spo2_scale IN (1, 2)),
+    resp_rate             smallint,
+    spo2                  smallint,
+    air_or_oxygen         smallint,
+    systolic_bp           smallint,
+    pulse                 smallint,
+    consciousness         smallint,
+    temperature           smallint,
+    missing               text[] NOT NULL DEFAULT '{}',
+    stale                 text[] NOT NULL DEFAULT '{}',
+    indeterminate         text[] NOT NULL DEFAULT '{}',
+    monitoring_frequency  text NOT NULL,
+    inputs                jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (patient_id, scored_at)
 );
 SELECT create_hypertable('news2_scores', by_range('scored_at', INTERVAL '7 days'));
@@ -79,6 +89,34 @@ ALTER TABLE news2_scores SET (
     timescaledb.compress_segmentby = 'patient_id',
     timescaledb.compress_orderby = 'scored_at DESC'
 );
+
+-- CGM trend at each reading (rate, arrow, 20/30-min predictions) and heart
+-- rate derived from waveform snippets, as the stream workers publish them.
+CREATE TABLE glucose_trends (
+    patient_id          text COLLATE "C" NOT NULL,
+    at                  timestamptz NOT NULL,
+    mg_dl               double precision NOT NULL,
+    rate_mg_dl_min      double precision,
+    trend               text,
+    predicted_20_mg_dl  double precision,
+    predicted_30_mg_dl  double precision,
+    predicted_low       boolean,
+    PRIMARY KEY (patient_id, at)
+);
+SELECT create_hypertable('glucose_trends', by_range('at', INTERVAL '7 days'));
+
+CREATE TABLE waveform_hr (
+    patient_id    text COLLATE "C" NOT NULL,
+    device_id     text COLLATE "C" NOT NULL,
+    waveform      text COLLATE "C" NOT NULL,
+    at            timestamptz NOT NULL,
+    hr_bpm        double precision,
+    reason        text NOT NULL,
+    good_windows  integer NOT NULL,
+    windows       integer NOT NULL,
+    PRIMARY KEY (patient_id, device_id, waveform, at)
+);
+SELECT create_hypertable('waveform_hr', by_range('at', INTERVAL '7 days'));
 
 -- Real-time (materialized_only = false): rows newer than the last refresh
 -- are aggregated at query time, as the plain backend's views do.

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from storage import fastparse, readings, sink
-from wire.messages import QualityFlag, Reading, ReadingBatch
+from wire.messages import DeviceKind, QualityFlag, Reading, ReadingBatch
 from wire.units import ReadingType
 
 ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z")
@@ -26,6 +26,7 @@ reading_st = st.builds(
 batch_st = st.builds(
     ReadingBatch, patient_id=ids, device_id=ids, seq=st.integers(0, 2**40), sent_at=times, received_at=times,
     readings=st.lists(reading_st, min_size=0, max_size=6).map(tuple),
+    device_kind=st.none() | st.sampled_from(list(DeviceKind)), spo2_scale=st.sampled_from([None, 1, 2]),
 )
 
 
@@ -61,7 +62,8 @@ def _with(path: tuple[object, ...], value: object) -> bytes:
     _with(("received_at",), "20260310T000000Z"), _with(("received_at",), "2026-03-10 00:00:00Z"),
     _with(("readings", 0, "type"), "pulse"), _with(("readings", 0, "value"), "97"),
     _with(("readings", 0, "value"), True), _with(("readings", 0, "flags"), ["wet"]),
-    _with(("readings", 0, "flags"), [{}]), _with(("readings", 0, "t"), KeyError), _with(("readings",), KeyError),
+    _with(("readings", 0, "flags"), [{}]), _with(("device_kind",), "toaster"), _with(("spo2_scale",), 3),
+    _with(("spo2_scale",), True), _with(("waveforms",), [{"kind": "ppg"}]), _with(("readings", 0, "t"), KeyError), _with(("readings",), KeyError),
     b'{"v":1,"patient_id":"P1","device_id":"D1","seq":1,"sent_at":"2026-03-10T00:00:00Z",'
     b'"received_at":"2026-03-10T00:00:00Z","readings":[{"type":"spo2","t":"2026-03-10T00:00:00Z","value":NaN}]}',
 ])

@@ -38,7 +38,7 @@ def test_timescale_sql_applies_every_setting() -> None:
             relation = s.split("'")[1]
             kind = s.split("(")[0].removeprefix("SELECT add_")
             assert stmts[i - 1] == f"SELECT remove_{kind}('{relation}', if_exists => true)"
-    assert text.count("add_retention_policy") == 5
+    assert text.count("add_retention_policy") == 7
     for s in stmts:
         pglast.parse_sql(s)  # valid PostgreSQL syntax
 
@@ -56,8 +56,8 @@ def test_timescaledb_migration_parses_and_mirrors_plain_columns() -> None:
     for name in ("readings_1m", "readings_1h"):
         assert _select_columns(ts_sql, name) == ["patient_id", "type", "bucket", "n", "n_flagged", "sum", "min", "max"]
     assert _create_columns(ts_sql, "readings") == _create_columns(available(Backend.POSTGRES)[2].sql, "readings")
-    assert _create_columns(ts_sql, "news2_scores") == _create_columns(available(Backend.POSTGRES)[2].sql,
-                                                                       "news2_scores")
+    for table in ("news2_scores", "window_features", "glucose_trends", "waveform_hr"):
+        assert _create_columns(ts_sql, table) == _create_columns(available(Backend.POSTGRES)[2].sql, table)
 
 
 def _create_columns(script: str, table: str) -> list[str]:

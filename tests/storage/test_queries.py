@@ -96,7 +96,7 @@ def test_automatic_resolution() -> None:
 
 
 def _news2(patient: str, at: datetime, total: int, band: str) -> News2Row:
-    return News2Row(patient, at, total, band, False, True, 1, 1, 0, 0, 0, 1, 0, total - 2)
+    return News2Row(patient, at, total, band, False, (), True, 1, 1, 0, 0, 0, 1, 0, total - 2)
 
 
 def test_ward_overview_latest_unflagged_vitals_and_news2(db: psycopg.Connection) -> None:

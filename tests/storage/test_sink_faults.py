@@ -73,7 +73,7 @@ def count(conn: psycopg.Connection) -> int:
 
 def metric(port: int, name: str) -> float:
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
+    m = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.MULTILINE)
     return float(m.group(1)) if m else 0.0
 
 

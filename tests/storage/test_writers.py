@@ -8,7 +8,10 @@ import psycopg
 import pytest
 
 from storage import derived, readings
-from storage.derived import GlucoseMetricsRow, News2Row, WindowFeatureRow
+from wire.derived import (GlucoseDaily, GlucoseTrend, News2Score, ScoreBatch, WaveformHeartRate, WindowFeatures,
+                          WindowStats)
+from wire.messages import WaveformKind
+from wire.units import ReadingType
 from tests.storage.conftest import NOW, insert, reading
 
 
@@ -39,22 +42,35 @@ def test_insert_marks_hours_for_refresh_only_for_new_rows(db: psycopg.Connection
     assert db.execute("SELECT patient_id, type, hour FROM agg_pending").fetchall() == [("P2", "heart_rate", NOW)]
 
 
-def test_derived_rows_are_idempotent(db: psycopg.Connection) -> None:
-    score = News2Row("P1", NOW, 5, "medium", False, True, 1, 1, 0, 2, 0, 1, 0, 1)
-    incomplete = News2Row("P1", NOW + timedelta(minutes=5), 3, "low-medium", True, False, 1,
-                          3, None, 0, 0, 0, 0, None, ("spo2", "temperature"))
+def test_derived_records_become_rows_once(db: psycopg.Connection) -> None:
+    end = NOW + timedelta(minutes=1)
+    features = WindowFeatures(patient_id="P1", late_total=0, duplicates_total=0, windows=(
+        WindowStats(type=ReadingType.HEART_RATE, length_s=60, start=NOW, end=end, count=58, received=60, rejected=2,
+                    rejected_by={"artifact": 2}, mean=71.5, median=71.0, min=65, max=80, std=3.2, slope_per_h=1.5,
+                    coverage=0.97, quality=0.97),))
+    news2 = News2Score(scored_at=NOW, total=3, resp_rate=3, spo2=None, air_or_oxygen=0, systolic_bp=0, pulse=0,
+                       consciousness=0, temperature=None, red_flag=True, red_flag_parameters=("resp_rate",),
+                       band="low-medium", monitoring_frequency="hourly", clinical_response=("urgent ward review",),
+                       spo2_scale=1, complete=False, missing=("spo2",), stale=("temperature",),
+                       inputs={"resp_rate": 25.0})
+    daily = GlucoseDaily(period_start=NOW, period_end=NOW + timedelta(days=1), n_samples=280, expected_samples=288,
+                         coverage_pct=97.2, mean_mg_dl=140, sd_mg_dl=30, cv_pct=21.4, gmi_pct=6.66, below_54_pct=0,
+                         below_70_pct=1.1, in_70_180_pct=80.0, above_180_pct=18.9, above_250_pct=2.0)
+    trend = GlucoseTrend(at=NOW, mg_dl=75, rate_mg_dl_min=-2.1, trend="falling", predicted_20_mg_dl=33,
+                         predicted_30_mg_dl=12, predicted_low=True)
+    hr = WaveformHeartRate(at=NOW, device_id="D1", waveform=WaveformKind.PPG, hr_bpm=None, reason="poor quality",
+                           good_windows=1, windows=8)
+    rows = derived.rows_from_features(features) + derived.rows_from_scores(
+        ScoreBatch(patient_id="P1", scores=(news2, daily, trend, hr)))
     with db.transaction():
-        assert derived.write(db, [score, incomplete]) == 2
-    with db.transaction():
-        assert derived.write(db, [score]) == 0
-    assert db.execute("SELECT total, spo2, not_scored FROM news2_scores ORDER BY scored_at").fetchall() == [
-        (5, 0, []), (3, None, ["spo2", "temperature"])]
-    feature = WindowFeatureRow("P1", "heart_rate", NOW, NOW + timedelta(minutes=1), 60, 2, 71.5, 71.0, 65, 80, 3.2)
-    metrics = GlucoseMetricsRow("P1", NOW, NOW + timedelta(days=1), 280, 288, 97.2, 140, 30, 21.4, 6.66,
-                                0, 1.1, 80.0, 18.9, 2.0)
-    with db.transaction():
-        assert derived.write(db, [feature]) == 1
-        assert derived.write(db, [metrics]) == 1
-        assert derived.write(db, [feature]) == 0
-    assert db.execute("SELECT n, median FROM window_features").fetchall() == [(60, 71.0)]
+        assert derived.write(db, rows) == {"window_features": 1, "news2_scores": 1, "glucose_metrics": 1,
+                                           "glucose_trends": 1, "waveform_hr": 1}
+    with db.transaction():  # re-emitted after a worker restart
+        assert set(derived.write(db, rows).values()) == {0}
+    assert db.execute("SELECT count, rejected_by, slope_per_h FROM window_features").fetchall() == [
+        (58, {"artifact": 2}, 1.5)]
+    assert db.execute("SELECT total, spo2, red_flag_parameters, missing, stale, inputs FROM news2_scores").fetchall() == [
+        (3, None, ["resp_rate"], ["spo2"], ["temperature"], {"resp_rate": 25.0})]
     assert db.execute("SELECT cv_pct FROM glucose_metrics").fetchall() == [(21.4,)]
+    assert db.execute("SELECT trend, predicted_low FROM glucose_trends").fetchall() == [("falling", True)]
+    assert db.execute("SELECT waveform, hr_bpm, reason FROM waveform_hr").fetchall() == [("ppg", None, "poor quality")]
