@@ -114,6 +114,17 @@ class Writer:
         self.conn = None
 
 
+def write_with_retry(
+    dsn: str, conn: psycopg.Connection | None, batches: list[ReadingBatch], m: SinkMetrics, hc: health.Health,
+    stop: threading.Event,
+) -> psycopg.Connection | None:
+    """Write ``batches`` until committed or stopped; returns the connection to reuse (one-shot Writer)."""
+    w = Writer(dsn, "rpm-sink", m, hc, stop)
+    w.conn = conn
+    w.write(Batch(readings.rows_from(batches)))
+    return w.conn
+
+
 def parse(values: list[bytes], m: SinkMetrics) -> list[readings.ReadingRow]:
     out: list[readings.ReadingRow] = []
     for value in values:
