@@ -32,9 +32,29 @@ def _when(text: str | None) -> datetime:
 
 
 def cmd_migrate(_a: argparse.Namespace) -> int:
-    with _connect() as conn:
-        applied = migrate(conn)
+    from storage.settings import StorageSettings
+
+    s = load(StorageSettings)
+    with psycopg.connect(s.database_url.get_secret_value(), autocommit=True, connect_timeout=5) as conn:
+        applied = migrate(conn, s.backend(), s.policy())
     print(f"applied migrations: {applied}" if applied else "database is up to date")
+    return 0
+
+
+def cmd_maintain(_a: argparse.Namespace) -> int:
+    from storage import maintain
+    from storage.settings import StorageSettings
+
+    s = load(StorageSettings)
+    with psycopg.connect(s.database_url.get_secret_value(), autocommit=True, connect_timeout=5) as conn:
+        r = maintain.run_once(conn, s.policy())
+    for table, p in r.partitions.items():
+        print(f"{table}: created {p.created or '-'}, dropped {p.dropped or '-'},"
+              f" rows adopted {p.rows_adopted}, rows expired {p.rows_expired}")
+    if r.refresh is not None:
+        print(f"aggregates: {r.refresh.hours_refreshed} patient-vital-hours refreshed,"
+              f" {r.refresh.hours_discarded} past retention discarded")
+    print(f"backend: {r.backend}")
     return 0
 
 
@@ -85,6 +105,9 @@ def cmd_device_list(_a: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("migrate", help="apply pending migrations (idempotent)").set_defaults(func=cmd_migrate)
+    db.add_parser(
+        "maintain", help="partitions ahead, retention, aggregate refresh (plain PostgreSQL); policies (TimescaleDB)"
+    ).set_defaults(func=cmd_maintain)
 
     pat = sub.add_parser("patients", help="patient registry").add_subparsers(dest="pat_cmd", required=True)
     p = pat.add_parser("add", help="add or update a patient")

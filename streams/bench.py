@@ -33,6 +33,7 @@ from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
 from streams import engine, state
 from streams.config import CoreConfig
+from streams.decode import decode
 from wire import topics
 from wire.messages import DeviceKind, Reading, ReadingBatch
 from wire.units import ReadingType as RT
@@ -77,7 +78,7 @@ def pure_core(records: list[tuple[bytes, bytes]], partitions: int) -> tuple[floa
         states: dict[str, tuple[state.Live, state.History]] = {}
         readings = 0
         for _key, value in records:
-            b = ReadingBatch.model_validate_json(value)
+            b = decode(value)  # as the worker decodes
             live, hist = states.get(b.patient_id) or states.setdefault(b.patient_id, (state.Live(), state.History()))
             out = engine.process(live, hist, b, 0, cfg)
             if out.hist_dirty:
@@ -85,7 +86,7 @@ def pure_core(records: list[tuple[bytes, bytes]], partitions: int) -> tuple[floa
             state.encode(live)
             for c in out.candidates:
                 c.model_dump_json()
-            readings += len(b.readings)
+            readings += b.n_readings
         return readings, len(states)
 
     started = time.perf_counter()

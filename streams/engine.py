@@ -15,10 +15,11 @@ dedup, late count) or, for air/oxygen and ACVPU, to the NEWS2 observations
 from __future__ import annotations
 
 from streams import glucose_stream, signal_loss, stats, windows
+from streams.batch import Batch, Samples, from_model
 from streams.candidates import Outputs
 from streams.config import CoreConfig
 from streams.ppg import estimate_heart_rate
-from streams.quality import MOTION_BITS, PROBE_OFF_BITS, flag_bits
+from streams.quality import MOTION_BITS, PROBE_OFF_BITS
 from streams.state import History, Live
 from streams.vitals import NEWS2_PARAMETER, OBSERVATIONS
 from wire.derived import WaveformHeartRate
@@ -28,7 +29,7 @@ from wire.units import UNITS, ReadingType
 GLUCOSE = ReadingType.GLUCOSE
 
 
-def _device(live: Live, batch: ReadingBatch) -> tuple[int, str]:
+def _device(live: Live, batch: Batch) -> tuple[int, str]:
     try:
         dev = live.devices.index(batch.device_id)
     except ValueError:
@@ -36,22 +37,25 @@ def _device(live: Live, batch: ReadingBatch) -> tuple[int, str]:
         live.devices.append(batch.device_id)
         live.kinds.append("")
     if batch.device_kind is not None:
-        live.kinds[dev] = batch.device_kind.value
+        live.kinds[dev] = batch.device_kind
     elif not live.kinds[dev]:
         # Not told by the bridge: a glucose-only device is a CGM; anything else
         # gets the strictest (bedside) timeout rather than none.
-        only_glucose = bool(batch.readings) and all(r.type is GLUCOSE for r in batch.readings)
+        only_glucose = bool(batch.groups) and all(rt is GLUCOSE for rt in batch.groups)
         live.kinds[dev] = (DeviceKind.CGM if only_glucose else DeviceKind.BEDSIDE_MONITOR).value
     return dev, live.kinds[dev]
 
 
-def _instant_ok(rt: ReadingType, value: float, bits: int) -> bool:
-    """Valid at arrival for the signal-loss clock: plausible, not zero, not probe-off."""
+def _any_valid(rt: ReadingType, g: Samples) -> bool:
+    """Any sample valid at arrival for the signal-loss clock: plausible, not zero, not probe-off."""
     unit = UNITS[rt]
-    return value != 0 and not bits & PROBE_OFF_BITS and unit.plausible_min <= value <= unit.plausible_max
+    lo, hi = unit.plausible_min, unit.plausible_max
+    if not g.flagged:
+        return any(v != 0 and lo <= v <= hi for v in g.v)
+    return any(v != 0 and not b & PROBE_OFF_BITS and lo <= v <= hi for v, b in zip(g.v, g.bits, strict=True))
 
 
-def _waveform(batch: ReadingBatch, w: WaveformSnippet, out: Outputs) -> tuple[int, float] | None:
+def _waveform(batch: Batch, w: WaveformSnippet, out: Outputs) -> tuple[int, float] | None:
     end_ms = stats.to_ms(w.t) + int(len(w.samples) / w.fs_hz * 1000)
     try:
         r = estimate_heart_rate(w.samples, w.fs_hz)
@@ -66,14 +70,16 @@ def _waveform(batch: ReadingBatch, w: WaveformSnippet, out: Outputs) -> tuple[in
 
 
 def process(
-    live: Live, hist: History, batch: ReadingBatch, partition: int, cfg: CoreConfig, seen_tick_ms: int = 0
+    live: Live, hist: History, batch: Batch | ReadingBatch, partition: int, cfg: CoreConfig, seen_tick_ms: int = 0
 ) -> Outputs:
     """``seen_tick_ms``: newest tick time the worker saw on this partition. A lagging
     worker must not treat a batch it is only now processing as long quiet."""
+    if isinstance(batch, ReadingBatch):
+        batch = from_model(batch)
     out = Outputs(live_dirty=True)
     pid = batch.patient_id
     live.partition = partition
-    sent_ms, arrival_ms = stats.to_ms(batch.sent_at), max(stats.to_ms(batch.received_at), seen_tick_ms)
+    sent_ms, arrival_ms = batch.sent_ms, max(batch.received_ms, seen_tick_ms)
     recent = live.recent.setdefault(batch.device_id, [])
     if [batch.seq, sent_ms] in recent:
         out.duplicate_batch, out.live_dirty = True, False
@@ -91,24 +97,25 @@ def process(
     glucose: list[tuple[int, float]] = []
     for t_ms, hr in derived_hr:
         out.accepted += windows.add(live, ReadingType.HEART_RATE.value, t_ms, hr, 0, dev, arrival_ms, lateness)
-    for r in batch.readings:
-        rt = r.type
-        bits = flag_bits(r.flags) if r.flags else 0
-        t_ms = stats.to_ms(r.t)
-        if bits & MOTION_BITS:
-            live.motion_ms.append(t_ms)
+    # One reading type at a time (order only matters within a type, see streams.batch).
+    for rt, g in batch.groups.items():
+        if g.flagged:
+            live.motion_ms.extend(t for t, b in zip(g.t, g.bits, strict=True) if b & MOTION_BITS)
         if rt in OBSERVATIONS:
             param = NEWS2_PARAMETER[rt].value
-            if (old := hist.obs.get(param)) is None or old[1] <= t_ms:
-                hist.obs[param] = [r.value, float(t_ms)]
-                out.hist_dirty = True
+            for t_ms, value in zip(g.t, g.v, strict=True):
+                if (old := hist.obs.get(param)) is None or old[1] <= t_ms:
+                    hist.obs[param] = [value, float(t_ms)]
+                    out.hist_dirty = True
             any_valid = True
             continue
-        ok = _instant_ok(rt, r.value, bits)
-        any_valid |= ok
-        out.accepted += windows.add(live, rt.value, t_ms, r.value, bits, dev, arrival_ms, lateness)
-        if rt is GLUCOSE and ok and not bits:
-            glucose.append((t_ms, r.value))
+        if not any_valid:
+            any_valid = _any_valid(rt, g)
+        out.accepted += windows.add_many(live, rt.value, g, dev, arrival_ms, lateness)
+        if rt is GLUCOSE:
+            unit = UNITS[rt]
+            glucose += [(t, v) for t, v, b in zip(g.t, g.v, g.bits, strict=True)
+                        if not b and v != 0 and unit.plausible_min <= v <= unit.plausible_max]
     if any_valid:
         signal_loss.on_data(pid, live, kind, arrival_ms, out)
     if glucose:

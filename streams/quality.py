@@ -22,11 +22,11 @@ alarms.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from streams.vitals import VitalSpec
 from wire.messages import QualityFlag
@@ -74,15 +74,32 @@ def _hampel(x: F64, k: int, sigma: float, floor: float) -> Bool:
     Edges are padded by reflection (the sample itself is not repeated), which
     keeps a full window, with the sample counted once, at both ends; with
     fewer than 2k + 1 samples there is too little context and nothing is
-    called a spike. (np.nanmedian with NaN padding was 10x slower.)
+    called a spike. (np.nanmedian with NaN padding was 10x slower.) The
+    window is odd-sized, so a row sort's middle column is exactly np.median:
+    half the cost of np.median's generic path on these small windows.
     """
-    if x.size <= 2 * k:
-        return np.zeros(x.size, dtype=np.bool_)
-    win = sliding_window_view(np.pad(x, k, mode="reflect"), 2 * k + 1)
-    med = np.median(win, axis=1)
-    mad = np.median(np.abs(win - med[:, None]), axis=1)
-    limit = np.maximum(sigma * 1.4826 * mad, floor)
+    n = x.size
+    if n <= 2 * k:
+        return np.zeros(n, dtype=np.bool_)
+    win = x[_reflected_windows(n, k)]
+    med = np.sort(win, axis=1)[:, k]
+    dev = np.abs(win - med[:, None])
+    dev.sort(axis=1)
+    limit = np.maximum(sigma * 1.4826 * dev[:, k], floor)
     return np.abs(x - med) > limit
+
+
+@functools.lru_cache(maxsize=256)
+def _reflected_windows(n: int, k: int) -> I64:
+    """Row i: indexes of x[i-k .. i+k], reflected at the edges as np.pad(mode="reflect").
+
+    One fancy index per window close instead of pad + strided view (numpy's
+    per-call overhead dominates on ~60 samples); window sizes repeat, so cached.
+    """
+    j = np.abs(np.arange(n)[:, None] + np.arange(-k, k + 1))  # -1 -> 1, -2 -> 2
+    j = np.where(j > n - 1, 2 * (n - 1) - j, j)  # n -> n - 2, n + 1 -> n - 3
+    j.setflags(write=False)
+    return j
 
 
 def _flatline(t: I64, v: F64, ctx: Context, flatline_s: float) -> tuple[Bool, Context]:
@@ -107,40 +124,56 @@ def assess(
 ) -> Assessment:
     """Accept or reject every sample of one window; ``t`` must be sorted."""
     unit = UNITS[vital]
+    n = v.size
+    zero = v == 0
     implausible = (v < unit.plausible_min) | (v > unit.plausible_max)
-    probe_off = ((flags & PROBE_OFF_BITS) != 0) | (v == 0)
-    device = (flags & DEVICE_BITS) != 0
-    probe_off &= ~implausible | (v == 0)
-    implausible &= v != 0
-    device &= ~(implausible | probe_off)
-    ok = ~(implausible | probe_off | device)
+    clean = not (flags.any() or implausible.any() or zero.any())  # the usual window: skip the masks
+    if clean:
+        implausible = probe_off = device = np.zeros(n, dtype=np.bool_)
+        ok = np.ones(n, dtype=np.bool_)
+    else:
+        probe_off = ((flags & PROBE_OFF_BITS) != 0) | zero
+        device = (flags & DEVICE_BITS) != 0
+        probe_off &= ~implausible | zero
+        implausible &= ~zero
+        device &= ~(implausible | probe_off)
+        ok = ~(implausible | probe_off | device)
     reasons = {"implausible": implausible, "probe_off": probe_off, "device_flag": device}
 
-    spike = np.zeros(v.size, dtype=np.bool_)
-    flat = np.zeros(v.size, dtype=np.bool_)
-    dip = np.zeros(v.size, dtype=np.bool_)
+    idx = np.arange(n) if clean else np.flatnonzero(ok)
+
+    def spread(sub: Bool) -> Bool:  # a mask over the ok samples -> over all samples
+        if clean:
+            return sub
+        full = np.zeros(n, dtype=np.bool_)
+        full[idx] = sub
+        return full
+
+    spike_x = flat_x = dip_x = np.zeros(idx.size, dtype=np.bool_)
     new_ctx = ctx
-    idx = np.flatnonzero(ok)
     if idx.size:
-        x, tx = v[idx], t[idx]
+        x, tx = (v, t) if clean else (v[idx], t[idx])
         if spec.hampel_k:
             tail = np.asarray(ctx.tail, dtype=np.float64)
-            s = _hampel(np.concatenate((tail, x)), spec.hampel_k, spec.hampel_sigma, spec.hampel_floor)
-            spike[idx] = s[tail.size:]
+            spike_x = _hampel(np.concatenate((tail, x)), spec.hampel_k, spec.hampel_sigma,
+                              spec.hampel_floor)[tail.size:]
         if spec.flatline_s:
             f, new_ctx = _flatline(tx, x, ctx, spec.flatline_s)
-            flat[idx] = f & ~spike[idx]
+            flat_x = f & ~spike_x
         if vital is ReadingType.SPO2 and motion_ms.size:
             base = float(np.median(x))
             pos = np.searchsorted(motion_ms, tx)
             before = np.abs(tx - motion_ms[np.maximum(pos - 1, 0)])
             after = np.abs(motion_ms[np.minimum(pos, motion_ms.size - 1)] - tx)
             near = np.minimum(before, after) <= DIP_FLAG_NEAR_MS
-            dip[idx] = near & (x <= base - DIP_PERCENT) & ~spike[idx]
+            dip_x = near & (x <= base - DIP_PERCENT) & ~spike_x
+    spike, flat, dip = spread(spike_x), spread(flat_x), spread(dip_x)
     reasons.update(spike=spike, flatline=flat, motion_dip=dip)
-    accepted = ok & ~spike & ~flat & ~dip
+    accepted = ~(spike | flat | dip) if clean else ok & ~spike & ~flat & ~dip
     if spec.hampel_k:
         keep = np.concatenate((np.asarray(ctx.tail, dtype=np.float64), v[accepted]))[-spec.hampel_k:]
         new_ctx = Context(tuple(float(a) for a in keep), new_ctx.run_value, new_ctx.run_start_ms)
+    if clean:  # the first three masks are empty
+        reasons = {"spike": spike, "flatline": flat, "motion_dip": dip}
     counts = {r: int(np.count_nonzero(m)) for r, m in reasons.items()}
     return Assessment(accepted, {r: n for r, n in counts.items() if n}, new_ctx)

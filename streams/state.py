@@ -36,7 +36,9 @@ DEV_SLOTS = 1024  # dedup key = t_ms * DEV_SLOTS + device index
 
 @dataclass(slots=True)
 class OpenWindow:
-    t: list[int] = field(default_factory=list)  # event time, epoch ms
+    # Event time as ms after the window's start: the changelog stores offsets (a 13-digit
+    # epoch would triple the record), so keeping them spares a conversion per write.
+    dt: list[int] = field(default_factory=list)
     v: list[float] = field(default_factory=list)
     f: list[int] = field(default_factory=list)  # quality-flag bits
     d: list[int] = field(default_factory=list)  # device index into Live.devices
@@ -99,14 +101,13 @@ class History:
 
 def _default(o: object) -> Any:
     if isinstance(o, set):
-        return None  # dedup keys are rebuilt from t and d
+        return None  # dedup keys are rebuilt from dt and d
     raise TypeError(type(o).__name__)
 
 
 def _window_json(ws: int, w: OpenWindow) -> list[list[int] | list[float]]:
-    # Times as offsets in the minute: the 13-digit epoch would triple the record.
     # Flags and device indexes are almost always all zero: sent as [] then.
-    return [[t - ws for t in w.t], w.v, w.f if any(w.f) else [], w.d if any(w.d) else []]
+    return [w.dt, w.v, w.f if any(w.f) else [], w.d if any(w.d) else []]
 
 
 def encode(state: Live | History) -> bytes:
@@ -131,8 +132,8 @@ def decode_live(raw: bytes) -> Live:
         for key, (dt, v, f, d) in vl["open"].items():
             ws = int(key)
             zeros = [0] * len(dt)
-            ow = OpenWindow([ws + x for x in dt], v, f or zeros, d or list(zeros))
-            ow.keys = {t * DEV_SLOTS + d for t, d in zip(ow.t, ow.d, strict=True)}
+            ow = OpenWindow(dt, v, f or zeros, d or list(zeros))
+            ow.keys = {(ws + x) * DEV_SLOTS + d for x, d in zip(dt, ow.d, strict=True)}
             windows[ws] = ow
         vitals[name] = VitalLive(vl["watermark_ms"], vl["arrival_ms"], vl["closed_before_ms"], vl["late"],
                                  vl["duplicates"], windows)

@@ -29,12 +29,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from runtime import health, heartbeat
 from streams import engine
 from streams.candidates import Outputs
+from streams.decode import decode
 from streams.settings import StreamSettings
 from streams.state import Live
 from streams.table_state import StateStore
 from wire import topics
 from wire.derived import ScoreBatch, WindowFeatures
-from wire.messages import ReadingBatch
 
 log = logging.getLogger(__name__)
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -104,14 +104,18 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
 
     async def on_batch(partition: int, value: bytes) -> None:
         try:
-            batch = ReadingBatch.model_validate_json(value)
+            batch = decode(value)
         except ValueError:
             m.bad.inc()
             log.error("unparseable readings record", extra={"partition": partition})
             return
         pid = batch.patient_id
         live, hist = store.get(pid)
-        out = engine.process(live, hist, batch, partition, cfg, last_tick.get(partition, 0))
+        # Quietness is judged by when this worker got the data, not when the
+        # bridge did: a worker replaying a backlog after a restart must not
+        # close the windows it is still filling.
+        seen_ms = max(last_tick.get(partition, 0), int(time.time() * 1000))
+        out = engine.process(live, hist, batch, partition, cfg, seen_ms)
         await publish(pid, out, live)
         m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty))
         m.batches.inc()

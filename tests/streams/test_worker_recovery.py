@@ -58,7 +58,7 @@ def test_kill_and_restart_recovers_state_without_double_counting(
     env = {
         "RPM_DATABASE_URL": db_dsn, "RPM_KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "RPM_TOPIC_PREFIX": topic_prefix,
         "RPM_PARTITIONS": "4", "RPM_DATA_DIR": str(tmp_path / "streams"), "RPM_WALL_CLOSE_S": "1",
-        "RPM_IDLE_CLOSE_S": "2", "RPM_SIGNAL_LOSS_BEDSIDE_S": "0",
+        "RPM_IDLE_CLOSE_S": "10", "RPM_SIGNAL_LOSS_BEDSIDE_S": "0",
     }
     features_topic, cands_topic = f"{topic_prefix}rpm.features.v1", f"{topic_prefix}rpm.alert-candidates.v1"
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=15)

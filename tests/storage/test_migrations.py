@@ -1,0 +1,123 @@
+"""Migrations: clean on an empty schema, a no-op on a migrated one, backend recorded."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from storage.backend import Backend, BackendUnavailable, recorded
+from storage.migrate import available, migrate
+from tests.storage.conftest import NOW
+
+TABLES = {
+    "wards", "patients", "devices", "assignments", "roles", "users", "user_roles", "audit_log",
+    "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
+    "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
+    "schema_migrations",
+}
+
+
+def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
+    return {(r[0], r[1]) for r in conn.execute(
+        "SELECT relname, relkind::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+    )}
+
+
+def test_every_backend_has_every_version() -> None:
+    for backend in Backend:
+        assert [m.version for m in available(backend)] == [1, 2, 3]
+    pg, ts = available(Backend.POSTGRES)[2].sql, available(Backend.TIMESCALEDB)[2].sql
+    assert "PARTITION BY RANGE (measured_at)" in pg and "create_hypertable('readings'" in ts
+
+
+def test_migrate_empty_then_again(empty_dsn: str) -> None:
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        assert migrate(conn, now=NOW) == [1, 2, 3]
+        assert recorded(conn) is Backend.POSTGRES
+        objects = _objects(conn)
+        assert TABLES <= {name for name, _ in objects}
+        assert ("readings", "p") in objects and ("readings_1m", "v") in objects
+        # Current day and two ahead, plus the DEFAULT partition.
+        assert {"readings_p20260310", "readings_p20260311", "readings_p20260312", "readings_default"} <= {
+            n for n, _ in objects}
+        assert migrate(conn, now=NOW) == []
+        assert _objects(conn) == objects
+        rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
+        assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres")]
+
+
+def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
+    results: list[list[int]] = []
+
+    def run() -> None:
+        with psycopg.connect(empty_dsn, autocommit=True) as conn:
+            results.append(migrate(conn, now=NOW))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [[], [1, 2, 3]]
+
+
+def test_backend_is_never_switched(db: psycopg.Connection) -> None:
+    with pytest.raises(RuntimeError, match="migrated for postgres"):
+        migrate(db, Backend.TIMESCALEDB)
+
+
+def test_timescaledb_requested_without_extension(empty_dsn: str) -> None:
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone():
+            pytest.fail("this server has TimescaleDB: run the TimescaleDB checks in docs/storage.md instead")
+        with pytest.raises(BackendUnavailable):
+            migrate(conn, Backend.TIMESCALEDB)
+        assert recorded(conn) is None  # the failed attempt left nothing behind
+
+
+def test_audit_log_and_alert_events_are_append_only(db: psycopg.Connection) -> None:
+    db.execute("INSERT INTO audit_log (actor, action, subject) VALUES ('u1', 'read', 'P1')")
+    for stmt in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            db.execute(stmt)
+    assert db.execute("SELECT actor FROM audit_log").fetchall() == [("u1",)]
+    db.execute(
+        "INSERT INTO alerts (id, patient_id, rule, priority, message, window_start, window_end, detected_at)"
+        " VALUES ('a1', 'P1', 'hr_high', 'high', 'm', now(), now(), now())"
+    )
+    db.execute("INSERT INTO alert_events (alert_id, event, actor) VALUES ('a1', 'acknowledged', 'nurse-1')")
+    with pytest.raises(psycopg.errors.RaiseException):
+        db.execute("DELETE FROM alert_events")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        db.execute("INSERT INTO alert_events (alert_id, event, actor) VALUES ('a1', 'ignored', 'nurse-1')")
+
+
+def test_roles_seeded_and_user_role_unique_per_ward(db: psycopg.Connection) -> None:
+    assert {r[0] for r in db.execute("SELECT id FROM roles")} == {"nurse", "clinician", "patient", "auditor", "admin"}
+    db.execute("INSERT INTO wards VALUES ('w1', 'Ward 1')")
+    db.execute("INSERT INTO users (id, display_name) VALUES ('u1', 'Nguyễn Thị Lan')")
+    db.execute("INSERT INTO user_roles (user_id, role_id, ward_id, granted_by) VALUES ('u1', 'nurse', 'w1', 'admin')")
+    db.execute("INSERT INTO user_roles (user_id, role_id, ward_id, granted_by) VALUES ('u1', 'nurse', NULL, 'admin')")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("INSERT INTO user_roles (user_id, role_id, granted_by) VALUES ('u1', 'nurse', 'admin')")
+    assert db.execute("SELECT locale FROM users").fetchone() == ("vi",)
+
+
+def test_rpm_db_migrate_and_maintain_commands(
+    empty_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv("RPM_DATABASE_URL", empty_dsn)
+
+    def rpm(*args: str) -> str:
+        assert main(list(args)) == 0
+        return capsys.readouterr().out
+
+    assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3]"
+    assert rpm("db", "migrate").strip() == "database is up to date"
+    out = rpm("db", "maintain")
+    assert "backend: postgres" in out and "aggregates: 0 patient-vital-hours refreshed" in out
+    assert "readings: created -, dropped -" in out  # migrate already made today's partitions
