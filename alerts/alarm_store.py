@@ -68,7 +68,7 @@ def load_alarm(conn: psycopg.Connection, alarm_id: str, lock: bool = True) -> Al
 def load_open_alarm(conn: psycopg.Connection, patient_id: str, rule: str, source: str) -> Alarm | None:
     row = conn.execute(
         f"SELECT {_ALARM_COLS} FROM alerts WHERE patient_id = %s AND rule = %s AND source = %s"
-        " AND state <> 'resolved' FOR UPDATE",
+        " AND state <> 'resolved' ORDER BY raised_at DESC LIMIT 1 FOR UPDATE",
         (patient_id, rule, source),
     ).fetchone()
     return _alarm(row) if row else None

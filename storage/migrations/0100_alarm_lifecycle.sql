@@ -24,8 +24,9 @@ ALTER TABLE alerts
 ALTER TABLE alerts ADD CONSTRAINT alerts_state_known
     CHECK (state IN ('active', 'escalated', 'acknowledged', 'paused', 'resolved'));
 CREATE INDEX alerts_due ON alerts (due_at) WHERE due_at IS NOT NULL;
--- Repeated triggers update one alarm: at most one open alarm per condition.
-CREATE UNIQUE INDEX alerts_one_open ON alerts (patient_id, rule, source) WHERE state <> 'resolved';
+-- The open alarm of a condition (the engine keeps it to one: repeated
+-- triggers update it; not a unique index, so tools may still insert alerts).
+CREATE INDEX alerts_open_condition ON alerts (patient_id, rule, source) WHERE state <> 'resolved';
 
 -- New kinds of alert_events (the storage branch declares kinds in a table;
 -- without that table the event column is free text).

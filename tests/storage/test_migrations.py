@@ -27,14 +27,14 @@ def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
 
 def test_every_backend_has_every_version() -> None:
     for backend in Backend:
-        assert [m.version for m in available(backend)] == [1, 2, 3]
+        assert [m.version for m in available(backend)] == [1, 2, 3, 100]
     pg, ts = available(Backend.POSTGRES)[2].sql, available(Backend.TIMESCALEDB)[2].sql
     assert "PARTITION BY RANGE (measured_at)" in pg and "create_hypertable('readings'" in ts
 
 
 def test_migrate_empty_then_again(empty_dsn: str) -> None:
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        assert migrate(conn, now=NOW) == [1, 2, 3]
+        assert migrate(conn, now=NOW) == [1, 2, 3, 100]
         assert recorded(conn) is Backend.POSTGRES
         objects = _objects(conn)
         assert TABLES <= {name for name, _ in objects}
@@ -45,7 +45,8 @@ def test_migrate_empty_then_again(empty_dsn: str) -> None:
         assert migrate(conn, now=NOW) == []
         assert _objects(conn) == objects
         rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
-        assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres")]
+        assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres"),
+                        (100, "alarm_lifecycle", "postgres")]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
@@ -60,7 +61,7 @@ def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [[], [1, 2, 3]]
+    assert sorted(results) == [[], [1, 2, 3, 100]]
 
 
 def test_backend_is_never_switched(db: psycopg.Connection) -> None:
@@ -116,7 +117,7 @@ def test_rpm_db_migrate_and_maintain_commands(
         assert main(list(args)) == 0
         return capsys.readouterr().out
 
-    assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3]"
+    assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3, 100]"
     assert rpm("db", "migrate").strip() == "database is up to date"
     out = rpm("db", "maintain")
     assert "backend: postgres" in out and "aggregates: 0 patient-vital-hours refreshed" in out
