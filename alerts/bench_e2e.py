@@ -93,6 +93,7 @@ class CandidateWatch:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.seen: dict[tuple[str, str], float] = {}
+        self.errors: list[str] = []
         self._stop = threading.Event()
         self._c = KafkaConsumer(topic, bootstrap_servers=bootstrap, api_version=(2, 3, 0),
                                 auto_offset_reset="latest", fetch_max_wait_ms=10)
@@ -100,6 +101,12 @@ class CandidateWatch:
         self._t.start()
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        except Exception as e:  # a diagnostic: reported with the result, never fails the run
+            self.errors.append(f"{type(e).__name__}: {e}")
+
+    def _watch(self) -> None:
         while not self._stop.is_set():
             for recs in self._c.poll(timeout_ms=100).values():
                 for r in recs:
@@ -206,7 +213,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         **({"limit_errors": probe.errors} if probe.errors else {}),
         "patients": args.patients, "rate_msgs_s": round(args.patients * args.rate_hz, 1),
         "published_msgs_s": round(published / max(1e-9, elapsed), 1), "duration_s": round(elapsed, 1),
-        "candidates_seen": len(watch.seen), "readings_stored_share": round(stored / max(1, 3 * published), 3),
+        "candidates_seen": len(watch.seen), **({"watch_errors": watch.errors} if watch.errors else {}), "readings_stored_share": round(stored / max(1, 3 * published), 3),
     }
 
 
