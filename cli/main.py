@@ -44,12 +44,6 @@ def _up(a: argparse.Namespace) -> int:
     return up(a)
 
 
-def _sim(a: argparse.Namespace) -> int:
-    from cli.sim_cmd import run_sim
-
-    return run_sim(a)
-
-
 def _schemas(a: argparse.Namespace) -> int:
     from cli.schemas import write_schemas
 
@@ -57,7 +51,8 @@ def _schemas(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cli import registry_cmds
+    from cli import registry_cmds, sim_cmd
+    from firmware_sim import bench as sim_bench
 
     parser = argparse.ArgumentParser(
         prog="rpm",
@@ -79,14 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--port", type=int, default=None, help="HTTP port (overrides RPM_HTTP_PORT)")
     al.set_defaults(func=_alerts)
 
-    sim = sub.add_parser("sim", help="simulated device fleet publishing over MQTT")
-    sim.add_argument("--patients", type=int, default=20)
-    sim.add_argument("--deteriorating", type=int, default=1)
-    sim.add_argument("--interval", type=float, default=1.0, help="seconds between messages per device")
-    sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    sim.add_argument("--seed-registry", action="store_true", help="register the ward's patients and devices first")
-    sim.set_defaults(func=_sim)
+    sim_cmd.add_parser(sub)
+    bench = sub.add_parser("bench", help="benchmarks printing one JSON object (value, unit, limit, ratio)")
+    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="NAME")
+    sim_bench.add_parser(bench_sub)
 
     registry_cmds.add_parsers(sub)
 
