@@ -142,12 +142,12 @@ class Engine:
         self._emit_glucose_episodes()
         return out
 
-    def collect(self, device_index: int) -> list[Outgoing]:
+    def collect(self, device_index: int, flush: bool = False) -> list[Outgoing]:
         """Messages a (re)connected device can send now: backlog, then whatever is due."""
-        return self._collect(self._devices[device_index], self.now_s)
+        return self._collect(self._devices[device_index], self.now_s, flush)
 
-    def _collect(self, d: _Device, t: float) -> list[Outgoing]:
-        out = d.firmware.collect(t)
+    def _collect(self, d: _Device, t: float, flush: bool = False) -> list[Outgoing]:
+        out = d.firmware.collect(t, flush)
         for o in out:
             if o.duplicate:
                 self.labels.add(Label(

@@ -114,13 +114,16 @@ class Firmware:
         self._snippets.append(snippet)
 
     # ---------------------------------------------------------------- publishing
-    def collect(self, now: float) -> list[Outgoing]:
-        """Messages to publish now; call only while connected. ``now`` is true sim time."""
+    def collect(self, now: float, flush: bool = False) -> list[Outgoing]:
+        """Messages to publish now; call only while connected. ``now`` is true sim time.
+
+        ``flush`` sends a batching device's partial batch (at the end of a run).
+        """
         out: list[Outgoing] = []
         while self._snippets and self.inflight < self.max_inflight:
             out.append(self._waveform(self._snippets.popleft(), now))
         batching = self._batch_period is not None
-        if not self._frames or (batching and self._next_upload is not None and now < self._next_upload):
+        if not self._frames or (batching and not flush and self._next_upload is not None and now < self._next_upload):
             return out
         while self._frames and self.inflight < self.max_inflight:
             # Live: one message per frame. A batch upload or a backlog after an

@@ -22,7 +22,7 @@ DEFAULT_HORIZON_S = 7 * 86400.0
 
 # Default input changes of the glucose events (see glucose.py).
 GLUCOSE_DEFAULTS: dict[Condition, GlucoseInputs] = {
-    Condition.NOCTURNAL_HYPOGLYCAEMIA: GlucoseInputs(basal_factor=1.8, extra_bolus_u=2.0),
+    Condition.NOCTURNAL_HYPOGLYCAEMIA: GlucoseInputs(basal_factor=2.0, extra_bolus_u=3.0),
     Condition.POSTPRANDIAL_HYPERGLYCAEMIA: GlucoseInputs(bolus_factor=0.25),
 }
 
@@ -148,7 +148,8 @@ def _timed_fault(ev: EventSpec, model: DeviceModel, spec: FaultSpec, rng: random
 
 
 def build(scenario: Scenario, seed: int, start: datetime, patients: int | None = None,
-          duration_s: float | None = None) -> FleetPlan:
+          duration_s: float | None = None, id_prefix: str = "") -> FleetPlan:
+    """``id_prefix`` namespaces patient and device ids (parallel tests on one broker)."""
     duration = duration_s if duration_s is not None else scenario.duration
     counts = allocate(scenario.cohorts, patients)
     plan_patients: list[PatientPlan] = []
@@ -166,7 +167,7 @@ def build(scenario: Scenario, seed: int, start: datetime, patients: int | None =
             events = tuple(_condition_event(e, rng) for e in cohort.events if e.is_clinical)
             vp = rng.choice(cohort.virtual_patients) if cohort.profile is Profile.T1D else None
             plan_patients.append(PatientPlan(
-                index=i, patient_id=f"P{i + 1:04d}", display_name=f"Bệnh nhân mô phỏng {i + 1}",
+                index=i, patient_id=f"{id_prefix}P{i + 1:04d}", display_name=f"Bệnh nhân mô phỏng {i + 1}",
                 cohort=cohort.name, profile=cohort.profile, ward_id=ward.id, ward_name=ward.name, bed=None,
                 spo2_scale=2 if cohort.profile is Profile.COPD else 1, ambulatory=cohort.ambulatory,
                 events=events, virtual_patient=vp, glucose_inputs=_glucose_inputs(cohort.events),
@@ -185,7 +186,7 @@ def build(scenario: Scenario, seed: int, start: datetime, patients: int | None =
                             faults.append(fe)
                 skew = next((f.magnitude for f in faults if f.kind is FaultKind.CLOCK_SKEW), 0.0)
                 plan_devices.append(DevicePlan(
-                    index=d, device_id=f"{ID_PREFIX[model]}-{i + 1:04d}", model=model, patient_index=i,
+                    index=d, device_id=f"{id_prefix}{ID_PREFIX[model]}-{i + 1:04d}", model=model, patient_index=i,
                     phase_s=round(drng.uniform(0, shortest.get(model, 1.0)), 3), clock_skew_s=skew,
                     faults=tuple(sorted(faults, key=lambda f: f.start_s)),
                     duplicate_probability=scenario.fault_spec(FaultKind.DUPLICATE, cohort).probability,

@@ -107,7 +107,7 @@ class SimRunner:
                 self.links_down.add(index)
                 self.fleet.link_down(index)
 
-    def _announce(self) -> None:
+    def _announce(self, flush: bool = False) -> None:
         while self._just_connected:
             i = self._just_connected.pop()
             if i in self.links_down:
@@ -118,7 +118,7 @@ class SimRunner:
         ready, self._ready = self._ready, set()
         for i in ready:
             if self.fleet.is_connected(i):
-                self._send(self.engine.collect(i))
+                self._send(self.engine.collect(i, flush))
 
     def progress(self) -> Progress:
         return Progress(
@@ -177,8 +177,9 @@ class SimRunner:
     def _drain(self, stop: threading.Event) -> None:
         """Wait (bounded) for PUBACKs and for buffered readings of connected devices to go out."""
         deadline = time.monotonic() + self.opt.drain_timeout_s
+        self._ready.update(range(len(self.plan.devices)))
         while time.monotonic() < deadline:
-            self._announce()
+            self._announce(flush=True)
             waiting = self.fleet.pending_data()
             backlog = any(self.engine.firmware(i).buffered and self.fleet.is_connected(i)
                           for i in range(len(self.plan.devices)))
