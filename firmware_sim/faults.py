@@ -166,6 +166,9 @@ class ArtifactState:
     spiked: set[FaultEvent] = field(default_factory=set)
 
 
+_ORDER = {FaultKind.FLATLINE: 1, FaultKind.PROBE_OFF: 2}
+
+
 def _with(s: Sample, value: float | None = None, flag: QualityFlag | None = None) -> Sample:
     flags = s.flags + (flag,) if flag is not None and flag not in s.flags else s.flags
     return Sample(s.type, s.t, s.value if value is None else value, s.unit, flags)
@@ -180,7 +183,8 @@ def apply_artifacts(
     t = samples[0].t
     acted: list[FaultEvent] = []
     out = samples
-    for ev in events:
+    # Distortions first, then what replaces the value outright (a stuck sensor, a probe off).
+    for ev in sorted(events, key=lambda e: _ORDER.get(e.kind, 0)):
         if ev.kind is FaultKind.SPIKE:
             if ev in state.spiked or t < ev.start_s:
                 continue

@@ -65,6 +65,10 @@ def run(s: Scenario | str, seconds: float, *, seed: int = 1, patients: int | Non
     t = 0.0
 
     def link_up(i: int) -> bool:
+        # An ideal broker: everything sent earlier has been acknowledged by now.
+        fw = eng.firmware(i)
+        while fw.inflight:
+            fw.acked()
         return not honour_outages or not any(a <= t < b for a, b in outages[i])
 
     was_up = {i: True for i in outages}
@@ -78,8 +82,6 @@ def run(s: Scenario | str, seconds: float, *, seed: int = 1, patients: int | Non
             was_up[i] = up
         while out:
             r.messages += out
-            for m in out:
-                eng.firmware(m.device_index).acked()  # ideal broker: instant PUBACK
-            out = [m for i in {m.device_index for m in out} if link_up(i) for m in eng.collect(i)]
+            out = [m for i in sorted({m.device_index for m in out}) if link_up(i) for m in eng.collect(i)]
     eng.finish()
     return r
