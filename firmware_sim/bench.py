@@ -66,7 +66,7 @@ def _simulator_phase(url: str, v5: bool, devices: int, seconds: float) -> dict[s
     marks: dict[str, float] = {}
 
     def mark() -> None:
-        time.sleep(2.0)
+        time.sleep(min(2.0, seconds))
         marks["cpu0"], marks["wall0"], marks["msgs0"], marks["readings0"] = (
             time.process_time(), time.monotonic(), runner.messages, runner.readings)
         time.sleep(seconds)

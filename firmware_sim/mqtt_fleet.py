@@ -53,6 +53,7 @@ class Conn:
     next_attempt: float = 0.0
     data_mids: set[int] = field(default_factory=set)
     refused: str | None = None
+    refused_by_broker: bool = False  # a CONNACK said no (credentials): retrying will not help soon
 
 
 @dataclass(slots=True)
@@ -138,6 +139,7 @@ class MqttFleet:
     def _connected(self, _c: mqtt.Client, conn: Conn, _f: object, rc: object, _p: object = None) -> None:
         if getattr(rc, "is_failure", False):
             conn.refused = str(rc)
+            conn.refused_by_broker = True
             self.counters.refusals += 1
             self._schedule_retry(conn)
             return
@@ -145,6 +147,7 @@ class MqttFleet:
         conn.ever_connected = True
         conn.backoff_s = BACKOFF_MIN_S
         conn.refused = None
+        conn.refused_by_broker = False
         self.counters.connects += 1
         self._on_connected(conn.index)
 

@@ -134,7 +134,8 @@ class SimRunner:
         deadline = time.monotonic() + self.opt.connect_timeout_s
         wanted = len(self.plan.devices) - len(self.links_down)
         while self.fleet.connected_count() < wanted:
-            if time.monotonic() > deadline:
+            refused_all = all(c.refused and c.refused_by_broker for c in self.fleet.conns)
+            if time.monotonic() > deadline or (refused_all and self.fleet.connected_count() == 0):
                 refused = next((c for c in self.fleet.conns if c.refused), None)
                 if self.fleet.connected_count() == 0:
                     why = f"device {refused.device_id}: {refused.refused}" if refused else "no CONNACK"
