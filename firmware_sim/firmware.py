@@ -136,8 +136,8 @@ class Firmware:
                     self._frame_t.popleft()
             self.buffered -= len(readings)
             out += self._telemetry(readings, now, first_t)
-        if not self._frames:
-            self._next_upload = None
+        if batching and self._next_upload is not None and now >= self._next_upload:
+            self._next_upload += self._batch_period * (1 + (now - self._next_upload) // self._batch_period)  # type: ignore[operator]
         return out
 
     def _telemetry(self, readings: list[DeviceReading], now: float, first_t: float) -> list[Outgoing]:
