@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from firmware_sim.conditions import ConditionEvent
 from firmware_sim.devices import (
     Channel, Daily, DeviceModel, Periodic, Sample, Schedule, measure, measure_glucose, publish_period, schedules,
 )
@@ -67,10 +68,10 @@ class Engine:
         for p in plan.patients:
             for ev in p.events:
                 timed.append((ev.onset_s, len(timed), self._clinical_label(p, ev)))
-        for d in plan.devices:
-            for f in d.faults:
+        for dp in plan.devices:
+            for f in dp.faults:
                 if f.kind in (FaultKind.NETWORK_LOSS, FaultKind.CLOCK_SKEW):
-                    timed.append((max(f.start_s, 0.0), len(timed), self._fault_label(d, f, LabelCategory.FAULT)))
+                    timed.append((max(f.start_s, 0.0), len(timed), self._fault_label(dp, f, LabelCategory.FAULT)))
         self._timed = sorted(timed, key=lambda x: (x[0], x[1]))
         self._timed_pos = 0
         self.labels.add(Label(
@@ -232,10 +233,7 @@ class Engine:
                 ))
         self.labels.flush()
 
-    def _clinical_label(self, p: PatientPlan, ev: object) -> Label:
-        from firmware_sim.conditions import ConditionEvent
-
-        assert isinstance(ev, ConditionEvent)
+    def _clinical_label(self, p: PatientPlan, ev: ConditionEvent) -> Label:
         return Label(
             category=LabelCategory.CLINICAL, type=ev.condition.value, patient_id=p.patient_id,
             start=self.at(ev.onset_s), end=self.at(ev.end_s),  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
@@ -115,22 +116,23 @@ class MqttFleet:
         return index
 
     # ---------------------------------------------------------------- paho callbacks
-    def _sock_open(self, _c: mqtt.Client, conn: Conn, sock: socket.socket) -> None:
+    # paho types the socket as its SocketLike protocol (TLS sockets included); selectors take any fileobj.
+    def _sock_open(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
         self._sel.register(sock, selectors.EVENT_READ, conn)
 
-    def _sock_close(self, _c: mqtt.Client, _conn: Conn, sock: socket.socket) -> None:
+    def _sock_close(self, _c: mqtt.Client, _conn: Conn, sock: Any) -> None:
         try:
             self._sel.unregister(sock)
         except (KeyError, ValueError):
             pass
 
-    def _want_write(self, _c: mqtt.Client, conn: Conn, sock: socket.socket) -> None:
+    def _want_write(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
         try:
             self._sel.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
         except (KeyError, ValueError):
             pass
 
-    def _done_write(self, _c: mqtt.Client, conn: Conn, sock: socket.socket) -> None:
+    def _done_write(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
         try:
             self._sel.modify(sock, selectors.EVENT_READ, conn)
         except (KeyError, ValueError):
@@ -200,7 +202,7 @@ class MqttFleet:
         conn = self.conns[index]
         was = conn.state
         conn.state = ConnState.LINK_DOWN
-        sock = conn.client.socket()
+        sock: Any = conn.client.socket()
         if was in (ConnState.CONNECTED, ConnState.CONNECTING) and sock is not None:
             self.counters.disconnects += int(was is ConnState.CONNECTED)
             try:
@@ -252,10 +254,10 @@ class MqttFleet:
         while time.monotonic() < deadline and any(c.client.socket() is not None for c in self.conns):
             self.poll(0.05)
         for conn in self.conns:
-            sock = conn.client.socket()
-            if sock is not None:
-                self._sock_close(conn.client, conn, sock)
-                sock.close()
+            leftover: Any = conn.client.socket()
+            if leftover is not None:
+                self._sock_close(conn.client, conn, leftover)
+                leftover.close()
         self._sel.close()
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from firmware_sim.conditions import CONDITIONS, Condition, ConditionEvent
 from firmware_sim.devices import ID_PREFIX, DeviceModel, Periodic, schedules
-from firmware_sim.faults import AFFECTS, FaultEvent, FaultKind, FaultSpec, ProbeOffMode, applies, schedule
+from firmware_sim.faults import AFFECTS, FaultEvent, FaultKind, FaultSpec, applies, schedule
 from firmware_sim.glucose import GlucoseInputs, Meal
 from firmware_sim.physiology import Profile
 from firmware_sim.scenario import Cohort, EventSpec, Scenario
@@ -208,6 +208,3 @@ def build(scenario: Scenario, seed: int, start: datetime, patients: int | None =
 
 def _with_bed(p: PatientPlan, bed: str | None) -> PatientPlan:
     return replace(p, bed=bed)
-
-
-__all__ = ["DevicePlan", "FleetPlan", "PatientPlan", "ProbeOffMode", "allocate", "build", "rng_for"]

@@ -53,10 +53,15 @@ class Progress:
         )
 
 
+DeviceCallback = Callable[[int], None]
+# (on_connected, on_acked) -> the fleet: the runner owns the callbacks, the caller the connection details.
+FleetFactory = Callable[[DeviceCallback, DeviceCallback], MqttFleet]
+
+
 class SimRunner:
     def __init__(
-        self, plan: FleetPlan, engine: Engine, fleet_factory: Callable[[Callable[[int], None], Callable[[int], None]], MqttFleet],
-        options: RunOptions, on_progress: Callable[[Progress], None] | None = None,
+        self, plan: FleetPlan, engine: Engine, fleet_factory: FleetFactory, options: RunOptions,
+        on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.plan = plan
         self.engine = engine
