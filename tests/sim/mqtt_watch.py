@@ -38,14 +38,28 @@ class Watch:
 
 
 class Subscriber:
-    def __init__(self, url: str, v5: bool, prefix: str) -> None:
+    """Subscribes on every (re)connect; ``durable`` keeps a broker-side session (MQTT v5) across its restarts."""
+
+    def __init__(self, url: str, v5: bool, prefix: str, durable: bool = False) -> None:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
         self.watch = Watch(prefix)
-        self.client, target = new_client(url, f"watch-{uuid.uuid4().hex[:8]}", v5=v5)
+        self.client, target = new_client(url, f"watch-{uuid.uuid4().hex[:8]}", v5=v5, clean_start=not durable)
         self.client.on_message = self.watch.on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         ready = threading.Event()
+        filters = [(TELEMETRY_FILTER, 1), (STATUS_FILTER, 1), (WAVEFORM_FILTER, 1)]
+        self.client.on_connect = lambda c, *_a: c.subscribe(filters)
         self.client.on_subscribe = lambda *_a: ready.set()
-        self.client.connect(target.host, target.port)
-        self.client.subscribe([(TELEMETRY_FILTER, 1), (STATUS_FILTER, 1), (WAVEFORM_FILTER, 1)])
+        props = None
+        if durable and v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+        if v5:
+            self.client.connect(target.host, target.port, clean_start=not durable, properties=props)
+        else:
+            self.client.connect(target.host, target.port)
         self.client.loop_start()
         assert ready.wait(10), "subscription not acknowledged"
 
