@@ -8,6 +8,7 @@ broker that cannot be reached or refuses the devices.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +82,12 @@ def _positive(text: str) -> float:
     return v
 
 
+def _id_prefix(text: str) -> str:
+    if text and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,30}", text):
+        raise argparse.ArgumentTypeError("letters, digits, '_', '.', '-' (up to 31), starting with a letter or digit")
+    return text
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "sim", help="simulated device fleet publishing over MQTT (scenarios with ground-truth labels)",
@@ -100,6 +107,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="also write a Mosquitto password file for these devices")
     p.add_argument("--register", "--seed-registry", dest="register", action="store_true",
                    help="register wards, patients, devices and assignments in the database (RPM_DATABASE_URL)")
+    p.add_argument("--id-prefix", default="", type=_id_prefix,
+                   help="prefix for patient and device ids (several fleets on one broker)")
     p.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run_sim)
@@ -138,7 +147,7 @@ def run_sim(a: argparse.Namespace) -> int:
               " stay in the past", file=sys.stderr)
         return 2
     start = scenarios.start_time(scenario, datetime.now(UTC), a.speed, duration)
-    plan = build(scenario, a.seed, start, a.patients, duration)
+    plan = build(scenario, a.seed, start, a.patients, duration, a.id_prefix)
     device_ids = [d.device_id for d in plan.devices]
     passwords: dict[str, str] = {}
     if a.credentials:

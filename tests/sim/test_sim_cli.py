@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -79,19 +80,21 @@ def test_help_and_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_run_with_labels_progress_and_summary(tmp_path: Path, mqtt_url: str, mqtt_v5: bool) -> None:
     labels = tmp_path / "labels.jsonl"
-    sub = Subscriber(mqtt_url, mqtt_v5, "")
+    prefix = f"c{uuid.uuid4().hex[:6]}-"  # unique ids (and MQTT client ids) on a shared broker
+    sub = Subscriber(mqtt_url, mqtt_v5, prefix)
     try:
         p = rpm("sim", "--scenario", "tachyarrhythmia", "--patients", "4", "--duration", "2m", "--speed", "30",
-                "--seed", "4", "--labels", str(labels),
+                "--seed", "4", "--labels", str(labels), "--id-prefix", prefix,
                 env={"RPM_MQTT_URL": mqtt_url, "RPM_MQTT_V5": str(mqtt_v5).lower(), "RPM_LOG_LEVEL": "WARNING"})
         assert p.returncode == 0, p.stderr
         summary = p.stdout.strip().splitlines()[-1]
         sent = int(summary.split(" messages,")[0].rsplit(" ", 1)[1])
         assert sent >= 4 * 120 and "0 dropped" in summary and "0 unacknowledged" in summary
         assert "devices" in p.stderr and "connected" in p.stderr  # the progress line
-        ours = {f"bm-{i:04d}" for i in range(1, 5)}
-        sub.wait_until(lambda w: sum(1 for m in w.telemetry if m["device_id"] in ours) >= sent)
-        assert sum(1 for m in sub.watch.telemetry if m["device_id"] in ours) >= sent
+        ours = {f"{prefix}bm-{i:04d}" for i in range(1, 5)}
+        sub.wait_until(lambda w: len({(m["device_id"], m["seq"]) for m in w.telemetry}) >= sent)
+        assert {m["device_id"] for m in sub.watch.telemetry} == ours
+        assert len({(m["device_id"], m["seq"]) for m in sub.watch.telemetry}) == sent
     finally:
         sub.close()
     got = read_labels(labels)
