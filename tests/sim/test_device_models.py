@@ -71,3 +71,25 @@ def test_bedside_monitor_cadence() -> None:
     types = Counter(x["type"] for x in r.readings())
     assert types["heart_rate"] == types["spo2"] == types["resp_rate"] == 3600
     assert types["temperature"] == 60 and types["bp_systolic"] == types["bp_diastolic"] == 4  # NIBP every 15 min
+
+
+def test_fast_reading_json_equals_the_wire_model() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from firmware_sim.devices import Sample
+    from firmware_sim.firmware import encode_reading, iso
+    from wire.messages import DeviceReading, QualityFlag, Telemetry
+    from wire.units import ReadingType as RT
+
+    t = datetime(2026, 11, 22, 1, 2, 3, 456000, tzinfo=UTC) + timedelta(hours=7)  # device clocks: ms
+    samples = [Sample(RT.HEART_RATE, 0, 72.0, "/min"), Sample(RT.SPO2, 0, 93.0, "%", (QualityFlag.MOTION,)),
+               Sample(RT.TEMPERATURE, 0, 36.85, "degC"), Sample(RT.MOTION, 0, 0.05, "g"),
+               Sample(RT.SPO2, 0, 97.0, "%", (QualityFlag.PROBE_OFF, QualityFlag.ARTIFACT))]
+    for s in samples:
+        text = encode_reading(s, iso(t))
+        model = DeviceReading(type=s.type, t=t, value=s.value, unit=s.unit, flags=s.flags)
+        assert DeviceReading.model_validate_json(text) == model
+        assert text == model.model_dump_json()
+    msg = '{"v":1,"device_id":"bm-1","seq":3,"sent_at":"%s","readings":[%s]}' % (
+        iso(t), ",".join(encode_reading(s, iso(t)) for s in samples))
+    assert Telemetry.model_validate_json(msg).readings[1].flags == (QualityFlag.MOTION,)
