@@ -58,6 +58,9 @@ class Engine:
         self.labels = labels or LabelSink()
         self.now_s = 0.0
         self._physiology = [self._physiology_for(p) for p in plan.patients]
+        # Checked every tick: only the patients with a glucose model (not all 2,000 monitors).
+        self._glucose = [(p, ph.glucose) for p, ph in zip(plan.patients, self._physiology, strict=True)
+                         if ph.glucose is not None]
         self._devices = [self._device_for(d) for d in plan.devices]
         self._heap: list[tuple[float, int, int]] = []
         for d in self._devices:
@@ -202,10 +205,8 @@ class Engine:
             self._timed_pos += 1
 
     def _emit_glucose_episodes(self) -> None:
-        for p, phys in zip(self.plan.patients, self._physiology, strict=True):
-            if phys.glucose is None:
-                continue
-            for ep in phys.glucose.take_episodes():
+        for p, model in self._glucose:
+            for ep in model.take_episodes():
                 self.labels.add(Label(
                     category=LabelCategory.CLINICAL, type=ep.kind, patient_id=p.patient_id,
                     start=self.at(ep.start_s), end=self.at(ep.end_s),  # type: ignore[arg-type]

@@ -92,6 +92,9 @@ class MqttFleet:
         self.counters = FleetCounters()
         self._target: MqttTarget | None = None
         self._last_misc = 0.0
+        # Connections waiting for an attempt: the loop runs ~100 times a second, so it
+        # must not scan all 2,000 connections each time.
+        self._idle: set[int] = set()
 
     # ---------------------------------------------------------------- setup
     def add(self, device_id: str, will_topic: str, will_payload: bytes) -> int:
@@ -113,6 +116,7 @@ class MqttFleet:
         client.on_disconnect = self._disconnected
         client.on_publish = self._published
         self.conns.append(conn)
+        self._idle.add(index)
         return index
 
     # ---------------------------------------------------------------- paho callbacks
@@ -167,6 +171,7 @@ class MqttFleet:
 
     def _schedule_retry(self, conn: Conn) -> None:
         conn.state = ConnState.IDLE
+        self._idle.add(conn.index)
         conn.next_attempt = time.monotonic() + conn.backoff_s * self._rng.uniform(0.8, 1.2)
         conn.backoff_s = min(conn.backoff_s * 2, BACKOFF_MAX_S)
 
@@ -178,12 +183,17 @@ class MqttFleet:
         """Start connection attempts that are due (bounded per call so the loop stays responsive)."""
         now = time.monotonic()
         n = 0
-        for conn in self.conns:
+        for index in sorted(self._idle):
+            conn = self.conns[index]
+            if conn.state is not ConnState.IDLE:
+                self._idle.discard(index)
+                continue
             if n >= max_attempts:
                 break
-            if conn.state is not ConnState.IDLE or conn.next_attempt > now:
+            if conn.next_attempt > now:
                 continue
             n += 1
+            self._idle.discard(index)
             conn.state = ConnState.CONNECTING
             try:
                 if conn.attempted:
@@ -216,6 +226,7 @@ class MqttFleet:
         conn = self.conns[index]
         if conn.state is ConnState.LINK_DOWN:
             conn.state = ConnState.IDLE
+            self._idle.add(index)
             conn.backoff_s = BACKOFF_MIN_S
             conn.next_attempt = time.monotonic() + self._rng.uniform(0, 0.5)
 
