@@ -55,6 +55,7 @@ class Conn:
     data_mids: set[int] = field(default_factory=set)
     refused: str | None = None
     refused_by_broker: bool = False  # a CONNACK said no (credentials): retrying will not help soon
+    write_registered: bool = False  # the selector watches this socket for writability
 
 
 @dataclass(slots=True)
@@ -95,6 +96,9 @@ class MqttFleet:
         # Connections waiting for an attempt: the loop runs ~100 times a second, so it
         # must not scan all 2,000 connections each time.
         self._idle: set[int] = set()
+        # Sockets with queued packets: written once per loop turn, and watched for
+        # writability only if the kernel buffer was full (saves two epoll_ctl per message).
+        self._pending_write: set[int] = set()
 
     # ---------------------------------------------------------------- setup
     def add(self, device_id: str, will_topic: str, will_payload: bytes) -> int:
@@ -124,23 +128,40 @@ class MqttFleet:
     def _sock_open(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
         self._sel.register(sock, selectors.EVENT_READ, conn)
 
-    def _sock_close(self, _c: mqtt.Client, _conn: Conn, sock: Any) -> None:
+    def _sock_close(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
+        conn.write_registered = False
         try:
             self._sel.unregister(sock)
         except (KeyError, ValueError):
             pass
 
-    def _want_write(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
-        try:
-            self._sel.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
-        except (KeyError, ValueError):
-            pass
+    def _want_write(self, _c: mqtt.Client, conn: Conn, _sock: Any) -> None:
+        self._pending_write.add(conn.index)
 
     def _done_write(self, _c: mqtt.Client, conn: Conn, sock: Any) -> None:
+        if not conn.write_registered:
+            return
+        conn.write_registered = False
         try:
             self._sel.modify(sock, selectors.EVENT_READ, conn)
         except (KeyError, ValueError):
             pass
+
+    def _flush_writes(self) -> None:
+        pending, self._pending_write = self._pending_write, set()
+        for index in pending:
+            conn = self.conns[index]
+            client = conn.client
+            sock: Any = client.socket()
+            if sock is None:
+                continue
+            client.loop_write()
+            if client.want_write() and not conn.write_registered and client.socket() is not None:
+                conn.write_registered = True
+                try:
+                    self._sel.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+                except (KeyError, ValueError):
+                    conn.write_registered = False
 
     def _connected(self, _c: mqtt.Client, conn: Conn, _f: object, rc: object, _p: object = None) -> None:
         if getattr(rc, "is_failure", False):
@@ -238,12 +259,14 @@ class MqttFleet:
         self.counters.published += 1
 
     def poll(self, timeout_s: float) -> None:
-        for key, mask in self._sel.select(max(timeout_s, 0.0)):
+        self._flush_writes()
+        for key, mask in self._sel.select(0.0 if self._pending_write else max(timeout_s, 0.0)):
             client = key.data.client
             if mask & selectors.EVENT_READ:
                 client.loop_read()
             if mask & selectors.EVENT_WRITE and client.socket() is not None:
                 client.loop_write()
+        self._flush_writes()  # PUBACKs handled above may have queued more (e.g. a reconnect's CONNECT)
         now = time.monotonic()
         if now - self._last_misc >= 1.0:  # keepalive pings and ping timeouts
             self._last_misc = now

@@ -85,6 +85,8 @@ class SimRunner:
         self._wall0 = time.monotonic()
         self.sim_s = 0.0
         self._started = False
+        # Worst delay between a measurement falling due and its message being handed to MQTT.
+        self.max_send_delay_s = 0.0
 
     def _acked(self, index: int) -> None:
         fw = self.engine.firmware(index)
@@ -169,6 +171,7 @@ class SimRunner:
             self.sim_s = now_s
             self._links(now_s)
             self._send(self.engine.advance(now_s, self.fleet.is_connected))
+            self.max_send_delay_s = max(self.max_send_delay_s, time.monotonic() - self._wall0 - now_s / self.opt.speed)
             self._announce()
             self.fleet.connect_due()
             self.fleet.poll(self.opt.tick_s)
