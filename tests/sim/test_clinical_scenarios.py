@@ -37,7 +37,7 @@ def _offset(r: Run, when: datetime) -> float:
 
 def test_sepsis_drifts_news2_vitals_and_stable_patients_do_not() -> None:
     s = with_devices(scenarios.load("sepsis"), interval=30.0, nibp_every=900.0)
-    r = run(s, 8 * H)
+    r = run(s, 8 * H, patients=6)
     _assert_plausible(r)
     labels = _clinical(r, "sepsis")
     assert len(labels) == 2
@@ -69,7 +69,7 @@ def test_sepsis_drifts_news2_vitals_and_stable_patients_do_not() -> None:
 
 
 def test_respiratory_deterioration_desaturates_with_tachypnoea() -> None:
-    r = run(with_devices(scenarios.load("respiratory"), interval=30.0), 6 * H)
+    r = run(with_devices(scenarios.load("respiratory"), interval=30.0), 6 * H, patients=6)
     _assert_plausible(r)
     for lb in _clinical(r, "respiratory_deterioration"):
         dev = next(d.device_id for d in r.plan.devices if r.plan.patients[d.patient_index].patient_id == lb.patient_id)
@@ -89,7 +89,7 @@ def test_copd_lives_at_88_to_92_percent_on_scale_2() -> None:
 
 
 def test_tachyarrhythmia_is_abrupt_fast_and_irregular() -> None:
-    r = run(with_devices(scenarios.load("tachyarrhythmia"), interval=2.0), 2 * H, step=300)
+    r = run(with_devices(scenarios.load("tachyarrhythmia"), interval=5.0), 2 * H, step=300, patients=6)
     _assert_plausible(r)
     labels = _clinical(r, "tachyarrhythmia")
     assert len(labels) == 2
@@ -125,7 +125,7 @@ def test_overnight_hypoglycaemia_follows_the_uva_padova_model() -> None:
 
 
 def test_postprandial_hyperglycaemia_after_meals() -> None:
-    r = run("hyperglycaemia", 16 * H, step=900)
+    r = run("hyperglycaemia", 16 * H, step=900, patients=3)
     _assert_plausible(r)
     under = {p.patient_id for p in r.plan.patients if p.cohort == "t1d-under-bolus"}
     high = _clinical(r, "hyperglycaemia_level2")
