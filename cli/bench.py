@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         p.add_argument("--json", action="store_true", help="print one JSON object only")
         mod.add_arguments(p)
         p.set_defaults(func=lambda a, m=mod: _run(m, a))
+    from firmware_sim import bench as sim_bench
+
+    sim_bench.add_parser(names)  # registers its own parser (`--devices`, `--seconds`, `--json`)
 
 
 def _run(mod: object, args: argparse.Namespace) -> int:

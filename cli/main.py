@@ -44,12 +44,6 @@ def _up(a: argparse.Namespace) -> int:
     return up(a)
 
 
-def _sim(a: argparse.Namespace) -> int:
-    from cli.sim_cmd import run_sim
-
-    return run_sim(a)
-
-
 def _schemas(a: argparse.Namespace) -> int:
     from cli.schemas import write_schemas
 
@@ -57,7 +51,7 @@ def _schemas(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cli import registry_cmds
+    from cli import registry_cmds, sim_cmd
 
     parser = argparse.ArgumentParser(
         prog="rpm",
@@ -79,14 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--port", type=int, default=None, help="HTTP port (overrides RPM_HTTP_PORT)")
     al.set_defaults(func=_alerts)
 
-    sim = sub.add_parser("sim", help="simulated device fleet publishing over MQTT")
-    sim.add_argument("--patients", type=int, default=20)
-    sim.add_argument("--deteriorating", type=int, default=1)
-    sim.add_argument("--interval", type=float, default=1.0, help="seconds between messages per device")
-    sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    sim.add_argument("--seed-registry", action="store_true", help="register the ward's patients and devices first")
-    sim.set_defaults(func=_sim)
+    sim_cmd.add_parser(sub)
 
     registry_cmds.add_parsers(sub)
     from cli import topics_cmd

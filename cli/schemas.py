@@ -7,11 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from wire.messages import AlertCandidate, DeadLetter, DeviceStatus, ReadingBatch, Telemetry
+from wire.messages import AlertCandidate, DeadLetter, DeviceStatus, ReadingBatch, Telemetry, Waveform
 
 PUBLISHED: dict[str, type[BaseModel]] = {
     "telemetry.v1": Telemetry,
     "device-status.v1": DeviceStatus,
+    "waveform.v1": Waveform,
     "reading-batch.v1": ReadingBatch,
     "alert-candidate.v1": AlertCandidate,
     "dead-letter.v1": DeadLetter,

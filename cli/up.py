@@ -22,9 +22,8 @@ from pathlib import Path
 
 import psycopg
 
-from cli.sim_cmd import seed_registry
+from cli.sim_cmd import demo_plan, seed_registry
 from embedded import mqtt_broker
-from firmware_sim.ward import demo_ward
 from storage.migrate import migrate
 from wire import topics
 
@@ -69,7 +68,7 @@ def up(a: argparse.Namespace) -> int:
         dsn = env["RPM_DATABASE_URL"]
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
             applied = migrate(conn)
-            seed_registry(conn, demo_ward(a.patients))
+            seed_registry(conn, demo_plan(a.patients))
         print(f"      schema ready (applied {applied or 'nothing new'}); {a.patients} patients registered",
               file=sys.stderr)
 
@@ -140,7 +139,7 @@ def up(a: argparse.Namespace) -> int:
             print(f"error: not healthy after 90 s: {json.dumps(health)}; see {logdir}", file=sys.stderr)
             return 1
 
-        _step(6, total, f"simulated ward: {a.patients} patients, 1 deteriorating")
+        _step(6, total, f"simulated ward: {a.patients} patients (scenario demo-ward)")
         spawn("sim", "sim", "--patients", str(a.patients))
         print(f"\nConsole: http://127.0.0.1:{a.port}/   (alerts API /api/alerts, health /healthz)", file=sys.stderr)
         print("Press Ctrl-C to stop.\n", file=sys.stderr, flush=True)

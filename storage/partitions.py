@@ -135,7 +135,7 @@ def apply(conn: psycopg.Connection, spec: PartitionSpec, now: datetime, lock_tim
         report.rows_expired, report.dropped = 0, []
         report.skipped.append("retention")
     if report.created or report.dropped or report.rows_expired or report.skipped:
-        log.info("partitions maintained", extra={"table": spec.table, "created": report.created,
+        log.info("partitions maintained", extra={"table": spec.table, "partitions_created": report.created,
                                                   "dropped": report.dropped, "adopted": report.rows_adopted,
                                                   "expired": report.rows_expired, "skipped": report.skipped})
     return report

@@ -88,6 +88,28 @@ class Telemetry(_Frozen):
     waveforms: tuple[WaveformSnippet, ...] = Field(default=(), max_length=8)
 
 
+class Waveform(_Frozen):
+    """A short waveform snippet (e.g. 10 s of PPG at 100 Hz) on the device's waveform topic.
+
+    The bridge does not subscribe to waveform topics yet: it will translate
+    these into ``ReadingBatch.waveforms`` (WaveformSnippet) for the worker.
+
+    Sample i was measured at ``t0 + i / fs_hz``. Heart rate is derived
+    downstream, so a device need not trust its own beat detector.
+    """
+
+    v: Literal[1] = 1
+    device_id: DeviceId
+    seq: int = Field(ge=0, description="per-device waveform counter (separate from telemetry seq)")
+    sent_at: AwareDatetime
+    kind: WaveformKind
+    t0: AwareDatetime = Field(description="measurement time of the first sample (device clock)")
+    fs_hz: float = Field(gt=0, le=1000)
+    unit: str = Field(default="a.u.", max_length=16)
+    samples: tuple[float, ...] = Field(min_length=1, max_length=30000)
+    flags: tuple[QualityFlag, ...] = ()
+
+
 class DeviceState(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"

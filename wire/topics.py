@@ -14,6 +14,7 @@ MQTT_ROOT = "rpm/v1/devices"
 TELEMETRY_SUFFIX = "telemetry"
 STATUS_SUFFIX = "status"
 CONFIG_SUFFIX = "config"
+WAVEFORM_SUFFIX = "waveform"
 
 _DEVICE_TOPIC = re.compile(rf"^{re.escape(MQTT_ROOT)}/([^/]+)/([^/]+)$")
 
@@ -26,12 +27,17 @@ def status_topic(device_id: str) -> str:
     return f"{MQTT_ROOT}/{device_id}/{STATUS_SUFFIX}"
 
 
+def waveform_topic(device_id: str) -> str:
+    return f"{MQTT_ROOT}/{device_id}/{WAVEFORM_SUFFIX}"
+
+
 def config_topic(device_id: str) -> str:
     return f"{MQTT_ROOT}/{device_id}/{CONFIG_SUFFIX}"
 
 
 TELEMETRY_FILTER = f"{MQTT_ROOT}/+/{TELEMETRY_SUFFIX}"
 STATUS_FILTER = f"{MQTT_ROOT}/+/{STATUS_SUFFIX}"
+WAVEFORM_FILTER = f"{MQTT_ROOT}/+/{WAVEFORM_SUFFIX}"
 
 
 def parse_device_topic(topic: str) -> tuple[str, str] | None:

@@ -29,6 +29,11 @@ class ReadingType(StrEnum):
     SUPPLEMENTAL_O2 = "supplemental_o2"
     # ACVPU coded 0=A, 1=C (new confusion), 2=V, 3=P, 4=U.
     CONSCIOUSNESS = "consciousness"
+    # Wearable patches: skin temperature is not core temperature (NEWS2 must
+    # not score it), and motion is the accelerometer's activity level that
+    # explains artifacts in the optical signals.
+    SKIN_TEMPERATURE = "skin_temperature"
+    MOTION = "motion"
 
 
 class Acvpu(StrEnum):
@@ -83,6 +88,9 @@ UNITS: dict[ReadingType, UnitSpec] = {
     ),
     ReadingType.SUPPLEMENTAL_O2: UnitSpec("1", {"1": _same}, 0, 1, integral=True),
     ReadingType.CONSCIOUSNESS: UnitSpec("1", {"1": _same}, 0, 4, integral=True),
+    ReadingType.SKIN_TEMPERATURE: UnitSpec("degC", {"degC": _same, "Cel": _same, "degF": _f_to_c}, 15, 45),
+    # RMS of acceleration magnitude minus gravity, in g; wrist/chest sensors saturate at 16 g.
+    ReadingType.MOTION: UnitSpec("g", {"g": _same}, 0, 16),
 }
 
 
