@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter
 from alerts import store
 from alerts.broadcast import Broadcaster
 from alerts.settings import AlertSettings
+from runtime.db_retry import run_with_retry
 from runtime.health import Health
 from wire import topics
 from wire.messages import AlertCandidate, Priority
@@ -49,7 +50,6 @@ def consume(
     )
     hc.set("kafka", True)
     conn: psycopg.Connection | None = None
-    backoff = 0.2
     while not stop.is_set():
         hc.beat()
         polled = consumer.poll(timeout_ms=200)
@@ -60,24 +60,10 @@ def consume(
                     cands.append(AlertCandidate.model_validate_json(rec.value))
                 except ValueError:
                     metrics.bad.inc()
-        while cands and not stop.is_set():
-            try:
-                if conn is None or conn.closed:
-                    conn = psycopg.connect(dsn, connect_timeout=5)
-                fresh = [c for c in cands if store.raise_alert(conn, c)]
-                hc.set("database", True)
-                backoff = 0.2
-                break
-            except psycopg.Error as e:
-                hc.set("database", False, str(e)[:200])
-                log.warning("database error, retrying", extra={"error": str(e)[:200]})
-                if conn is not None:
-                    conn.close()
-                conn = None
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-        else:
-            fresh = []
+        fresh: list[AlertCandidate] = []
+        if cands:
+            conn, raised = run_with_retry(dsn, conn, lambda c: [x for x in cands if store.raise_alert(c, x)], hc, stop)
+            fresh = raised or []
         if stop.is_set():
             break
         if polled:

@@ -9,6 +9,7 @@ import psycopg
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from alerts import alarm_metrics
 from alerts.broadcast import Broadcaster
 from alerts.consumer import AlertMetrics, consume
 from alerts.http import create_app
@@ -26,6 +27,11 @@ def run(s: AlertSettings) -> int:
     broadcaster = Broadcaster()
     dsn = s.database_url.get_secret_value()
     heartbeat.start(dsn, "alerts", s.alerts_instance, hc.snapshot, stop)
+    # Liveness/readiness of this process alone on the metrics port (the
+    # console's /healthz reports every stage, so a probe must not use it).
+    if s.metrics_port:
+        health.serve(s.metrics_port, registry, hc)
+    alarm_metrics.start(dsn, alarm_metrics.AlarmMetrics(registry), stop)
     worker = threading.Thread(
         target=consume, args=(s, broadcaster, AlertMetrics(registry), hc, stop), name="alert-consumer", daemon=True
     )

@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_sim)
 
     registry_cmds.add_parsers(sub)
+    from cli import topics_cmd
+    topics_cmd.add_parser(sub)
 
     from storage import bench as storage_bench
 
@@ -98,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schemas", help="write the wire contract's JSON Schemas (for device makers)")
     sc.add_argument("--out", default="docs/schemas")
     sc.set_defaults(func=_schemas)
+
+    from cli import bench
+
+    bench.add_parser(sub)
 
     try:
         from streams import score_cli

@@ -7,6 +7,7 @@ session, so the no-loss guarantees hold only with Mosquitto.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,9 @@ class Broker:
 
 
 def mosquitto_binary() -> str | None:
+    """The Mosquitto binary, unless RPM_EMBEDDED_MQTT=amqtt forces the demo broker."""
+    if os.environ.get("RPM_EMBEDDED_MQTT") == "amqtt":
+        return None
     return shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
     )

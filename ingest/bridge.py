@@ -201,6 +201,7 @@ class Bridge:
                 self.metrics.kafka_errors.inc(len(pending))
                 self.health.set("kafka", False, f"{len(pending)} records not acknowledged")
                 log.warning("kafka delivery failed, retrying", extra={"pending": len(pending), "backoff_s": backoff})
+                self.health.beat()  # retrying is alive: a Kafka outage must not restart the bridge
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
             else:

@@ -7,6 +7,7 @@ the service says its dependencies are reachable (readiness).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -46,6 +47,21 @@ class Health:
         with self._lock:
             deps = {k: {"ok": v, "detail": self._detail.get(k, "")} for k, v in self._ready.items()}
         return {"alive": self.alive(), "ready": self.ready(), "dependencies": deps}
+
+
+def beat_from_loop(loop: asyncio.AbstractEventLoop, health: Health, every_s: float = 1.0) -> None:
+    """Beat from ``loop`` itself, every ``every_s`` while it runs callbacks.
+
+    For asyncio services whose own tasks start late or pause (Faust starts
+    agents and timers only after table recovery): liveness then means "the
+    event loop is not blocked", and a long recovery never looks like a hang.
+    """
+
+    def beat() -> None:
+        health.beat()
+        loop.call_later(every_s, beat)
+
+    loop.call_soon_threadsafe(beat)
 
 
 def serve(port: int, registry: CollectorRegistry, health: Health, host: str = "0.0.0.0") -> ThreadingHTTPServer:

@@ -131,6 +131,8 @@ def run(s: StreamSettings) -> int:
     app = create_app(s, registry, hc)
     worker = faust.Worker(app, loglevel=s.log_level.lower().replace("warning", "warn"), quiet=True,
                           redirect_stdouts=False)
+    # Agents and timers start only after table recovery: liveness follows the event loop instead.
+    health.beat_from_loop(worker.loop, hc)
     try:
         worker.execute_from_commandline()
     finally:

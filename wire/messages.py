@@ -118,17 +118,29 @@ class Priority(StrEnum):
     LOW = "low"
 
 
+class CandidateStatus(StrEnum):
+    FIRING = "firing"
+    CLEAR = "clear"
+
+
 class AlertCandidate(_Frozen):
-    """A condition the stream workers detected; the alert service decides what to raise.
+    """A condition the stream workers evaluated; the alert service decides what to raise.
 
     ``id`` is derived from the condition's identity (patient, rule, window),
     so a candidate re-emitted after a worker restart is recognised as the same.
+    Streams emit ``firing`` each evaluation while a condition holds (with a
+    ``severity`` the alert service may integrate over time, as in SatSeconds)
+    and ``clear`` evaluations after it stopped, so alarm delays and clearing
+    hysteresis are decided in one place: the alert service.
     """
 
     v: Literal[1] = 1
     id: str
     patient_id: PatientId
-    rule: str = Field(description="e.g. 'heart_rate_high'")
+    rule: str = Field(description="a wire.rules.Rule value, e.g. 'heart_rate_high'")
+    status: CandidateStatus = CandidateStatus.FIRING
+    severity: float = Field(default=0.0, ge=0, description="distance beyond the threshold, in the parameter's unit")
+    device_id: str | None = None
     parameter: ReadingType | None = None
     priority: Priority
     value: float | None = None

@@ -1,0 +1,274 @@
+"""``score`` CLI: NEWS2, CGM consensus metrics and PPG heart rate from the command line.
+
+The lead wires :func:`add_parser` into ``rpm`` (``rpm score news2 ...``);
+:func:`main` builds the same tree standalone (``main(["score", "news2", ...])``).
+Exit codes: 0 success (an incomplete NEWS2 is still a result and says so),
+2 bad arguments or unreadable/malformed input (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from streams.clinical_csv import CsvFormatError, read_cgm_csv, read_ppg_csv
+from streams.glucose import (
+    DEXCOM_DIRECTION,
+    glucose_metrics,
+    mg_dl_to_mmol_l,
+    predict_glucose,
+    predicted_low,
+    rate_of_change,
+    trend_arrow,
+)
+from streams.glucose_episodes import consensus_episodes
+from streams.news2 import (
+    ACVPU,
+    ConsciousnessObservation,
+    Measurement,
+    News2Observations,
+    OxygenDelivery,
+    OxygenObservation,
+    score_news2,
+    summary_text,
+)
+from streams.ppg import PpgConfig, estimate_heart_rate
+
+Handler = Callable[[argparse.Namespace], int]
+SubParsers = argparse._SubParsersAction  # argparse has no public name for this type
+_MINUTE = timedelta(minutes=1)
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"rpm score {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return str(exc)
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    # allow_nan=False: a NaN must never reach a consumer as invalid JSON.
+    print(json.dumps(payload, indent=2, allow_nan=False, default=str))
+
+
+# --- news2 -----------------------------------------------------------------
+
+
+def _cmd_news2(args: argparse.Namespace) -> int:
+    # CLI readings are "taken now"; only this IO layer reads the clock, never the core.
+    now = datetime.now(UTC)
+
+    def num(value: float | None) -> Measurement | None:
+        return None if value is None else Measurement(value=value, at=now)
+
+    try:
+        obs = News2Observations(
+            resp_rate=num(args.rr),
+            spo2=num(args.spo2),
+            air_or_oxygen=None if args.o2 is None else OxygenObservation(value=args.o2, at=now),
+            systolic_bp=num(args.sbp),
+            pulse=num(args.hr),
+            consciousness=(
+                None if args.acvpu is None else ConsciousnessObservation(value=args.acvpu, at=now)
+            ),
+            temperature=num(args.temp),
+            spo2_scale=args.scale,
+        )
+        result = score_news2(obs, now)
+    except ValueError as exc:
+        return _fail("news2", _error_text(exc))
+    if args.json:
+        _emit(result.model_dump(mode="json"))
+    else:
+        print(summary_text(result))
+    return 0
+
+
+# --- cgm -------------------------------------------------------------------
+
+
+def _cmd_cgm(args: argparse.Namespace) -> int:
+    try:
+        if not 0 < args.interval <= 1440:
+            raise ValueError("--interval must be between 0 and 1440 minutes")
+        interval = timedelta(minutes=args.interval)
+        cgm = read_cgm_csv(Path(args.file), args.unit)
+        metrics = glucose_metrics(cgm.samples, interval=interval)
+        episodes = consensus_episodes(cgm.samples, interval=interval)
+        last = max(s.at for s in cgm.samples)
+        rate = rate_of_change(cgm.samples, last)
+        trend = {
+            "at": last.isoformat().replace("+00:00", "Z"),
+            "rate_mg_dl_per_min": rate,
+            "arrow": None if rate is None else trend_arrow(rate).value,
+            "direction": None if rate is None else DEXCOM_DIRECTION[trend_arrow(rate)],
+            "predicted_20_min_mg_dl": predict_glucose(cgm.samples, last, timedelta(minutes=20)),
+            "predicted_30_min_mg_dl": predict_glucose(cgm.samples, last, timedelta(minutes=30)),
+            "predicted_low": predicted_low(cgm.samples, last),
+        }
+    except (CsvFormatError, ValueError) as exc:
+        return _fail("cgm", _error_text(exc))
+    payload: dict[str, Any] = {
+        **metrics.model_dump(mode="json"),
+        "unit_in_file": cgm.unit,
+        "unit_source": cgm.unit_source,
+        "skipped_blank_rows": cgm.skipped_blank_rows,
+        "trend": trend,
+        "episodes": [
+            {**e.model_dump(mode="json"), "observed_minutes": e.observed_duration / _MINUTE}
+            for e in episodes
+        ],
+    }
+    if args.json:
+        _emit(payload)
+    else:
+        print(_cgm_text(payload))
+    return 0
+
+
+# Battelino 2019 targets for most adults with type 1/type 2 diabetes (older or
+# high-risk patients and pregnancy have different targets).
+_CGM_ROWS = (
+    ("below_54_pct", "Time below 54 mg/dL (3.0 mmol/L)", "target <1%"),
+    ("below_70_pct", "Time below 70 mg/dL (3.9 mmol/L)", "target <4%"),
+    ("in_70_180_pct", "Time in range 70-180 mg/dL", "target >70%"),
+    ("above_180_pct", "Time above 180 mg/dL (10.0 mmol/L)", "target <25%"),
+    ("above_250_pct", "Time above 250 mg/dL (13.9 mmol/L)", "target <5%"),
+)
+
+
+def _cgm_text(p: dict[str, Any]) -> str:
+    cv = "n/a (one reading)" if p["cv_pct"] is None else f"{p['cv_pct']:.1f}% (target <=36%)"
+    lines = [
+        f"CGM summary, {p['n_samples']} readings, {p['start']} to {p['end']}",
+        f"Unit in file: {p['unit_in_file']} (from {p['unit_source']}); reported in mg/dL",
+        f"CGM coverage: {p['coverage_pct']:.1f}% (consensus: >=70% of 14 days)",
+        f"Mean glucose: {p['mean_mg_dl']:.0f} mg/dL "
+        f"({mg_dl_to_mmol_l(p['mean_mg_dl']):.1f} mmol/L)",
+        f"GMI: {p['gmi_pct']:.1f}%",
+        f"CV: {cv}",
+    ]
+    lines += [f"{label}: {p[key]:.1f}% ({target})" for key, label, target in _CGM_ROWS]
+    t = p["trend"]
+    if t["rate_mg_dl_per_min"] is None:
+        lines.append(f"Trend at {t['at']}: not enough recent readings")
+    else:
+        low = {True: "YES", False: "no", None: "unknown"}[t["predicted_low"]]
+        lines.append(
+            f"Trend at {t['at']}: {t['rate_mg_dl_per_min']:+.2f} mg/dL/min ({t['arrow']}); "
+            f"predicted low (<70) within 30 min: {low}"
+        )
+    lines.append(f"Episodes: {len(p['episodes'])}")
+    for e in p["episodes"]:
+        end = e["end"] or f"not ended ({e['status']})"
+        lines.append(
+            f"  {e['kind']} level {e['level']}: {e['start']} to {end}, "
+            f"extreme {e['extreme_mg_dl']:.0f} mg/dL"
+        )
+    return "\n".join(lines)
+
+
+# --- ppg -------------------------------------------------------------------
+
+
+def _cmd_ppg(args: argparse.Namespace) -> int:
+    try:
+        samples = read_ppg_csv(Path(args.file), args.column)
+        result = estimate_heart_rate(samples, args.fs, PpgConfig())
+    except (CsvFormatError, ValueError) as exc:
+        return _fail("ppg", _error_text(exc))
+    if args.json:
+        _emit(result.model_dump(mode="json"))
+        return 0
+    hr = "none" if result.hr_bpm is None else f"{result.hr_bpm:.0f} bpm"
+    good = f"{result.n_good_windows}/{len(result.windows)}"
+    print(f"Heart rate: {hr} ({result.reason}); {good} windows of acceptable quality")
+    for w in result.windows:
+        value = "   -" if w.hr_bpm is None else f"{w.hr_bpm:4.0f}"
+        print(f"  {w.start_s:7.1f}-{w.end_s:7.1f} s  {value}  {w.quality:<4}  {w.reason}")
+    return 0
+
+
+# --- parser wiring ---------------------------------------------------------
+
+
+def _add(
+    sub: SubParsers[argparse.ArgumentParser], name: str, summary: str, func: Handler
+) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=summary)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.set_defaults(func=func)
+    return p
+
+
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
+    """Add ``score`` with sub-commands news2, cgm and ppg to an argparse tree."""
+    score = subparsers.add_parser(
+        "score",
+        help="clinical scores: NEWS2, CGM metrics, PPG heart rate",
+        description="Clinical scoring (pure computation, no network or database).",
+    )
+    sub = score.add_subparsers(dest="score_command", metavar="{news2,cgm,ppg}", required=True)
+
+    n = _add(sub, "news2", "NEWS2 (RCP 2017) from one set of observations", _cmd_news2)
+    n.add_argument("--rr", type=float, help="respiration rate, breaths/min")
+    n.add_argument("--spo2", type=float, help="SpO2, %%")
+    n.add_argument(
+        "--o2", type=str.lower, choices=[o.value for o in OxygenDelivery], help="air or oxygen"
+    )
+    n.add_argument("--sbp", type=float, help="systolic blood pressure, mmHg")
+    n.add_argument("--hr", type=float, help="pulse, beats/min")
+    n.add_argument(
+        "--acvpu", type=str.upper, choices=[a.value for a in ACVPU], help="A, C (new), V, P or U"
+    )
+    n.add_argument("--temp", type=float, help="temperature, degC")
+    n.add_argument(
+        "--scale", type=int, choices=[1, 2], default=1,
+        help="SpO2 scale; 2 only for confirmed hypercapnic respiratory failure (target 88-92%%)",
+    )  # fmt: skip
+
+    c = _add(sub, "cgm", "CGM consensus metrics (Battelino 2019) from a CSV", _cmd_cgm)
+    c.add_argument(
+        "file", help="CSV with a time column (ISO 8601, naive = UTC, or epoch) and a glucose column"
+    )
+    c.add_argument(
+        "--unit", choices=["mg/dL", "mmol/L"],
+        help="glucose unit; default: header hint, else mmol/L if all values < 35",
+    )  # fmt: skip
+    c.add_argument("--interval", type=float, default=5.0, help="expected minutes between readings")
+
+    p = _add(sub, "ppg", "heart rate from a PPG CSV (8 s windows, 2 s step)", _cmd_ppg)
+    p.add_argument("file", help="CSV: one sample per line, or choose a column with --column")
+    p.add_argument("--fs", type=float, required=True, help="sampling rate, Hz")
+    p.add_argument("--column", help="name of the column holding the PPG samples")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rpm", description="Remote patient monitoring tools")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry: ``main(["score", "news2", "--rr", "21", ...])``."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    handler: Handler = args.func
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
