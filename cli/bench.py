@@ -16,11 +16,10 @@ import json
 import sys
 
 # name -> module; a module that does not exist (yet) is simply not offered.
+# `sink` and `query` are registered by storage.bench.add_parsers.
 BENCHES: dict[str, str] = {
     "ingest": "ingest.bench",
     "streams": "streams.bench",
-    "sink": "storage.bench_sink",
-    "query": "storage.bench_query",
     "e2e": "alerts.bench_e2e",
 }
 REQUIRED_KEYS = ("value", "unit", "limit", "ratio")
@@ -40,6 +39,9 @@ def _available() -> dict[str, str]:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench = sub.add_parser("bench", help="benchmarks (JSON on stdout with value, unit, limit, ratio)")
     names = bench.add_subparsers(dest="bench_name", required=True, metavar="NAME")
+    from storage import bench as storage_bench
+
+    storage_bench.add_parsers(names)
     for name, module in _available().items():
         mod = importlib.import_module(module)
         p = names.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])

@@ -92,11 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     from cli import topics_cmd
     topics_cmd.add_parser(sub)
 
-    from storage import bench as storage_bench
-
-    bench = sub.add_parser("bench", help="benchmarks: one JSON object on stdout, progress on stderr")
-    storage_bench.add_parsers(bench.add_subparsers(dest="bench_cmd", required=True, metavar="BENCH"))
-
     sc = sub.add_parser("schemas", help="write the wire contract's JSON Schemas (for device makers)")
     sc.add_argument("--out", default="docs/schemas")
     sc.set_defaults(func=_schemas)
