@@ -1,23 +1,18 @@
-"""The console's HTTP service: health of every stage, alerts API, live page.
-
-This is the walking-skeleton console: it shows ward, bed and patient id but
-no names, because sign-in and per-user audit arrive with the console issue.
-"""
+"""The console's HTTP service: health of every stage, metrics, and the console (alerts.console:
+sign-in, the alerts API and live stream, ward/patient/home/admin pages)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
 
 import psycopg
-from fastapi import FastAPI, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts import store
+from alerts import console
 from alerts.broadcast import Broadcaster
 from runtime.health import Health
 
@@ -31,7 +26,9 @@ def create_app(
     hc: Health,
     heartbeat_stale_s: float = 15.0,
 ) -> FastAPI:
-    app = FastAPI(title="RPM console", version="0.1.0")
+    # /docs comes from alerts.console (Swagger UI served locally, no CDN).
+    app = FastAPI(title="RPM console", version="0.1.0", docs_url=None, redoc_url=None)
+    console.install(app, connect, broadcaster)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -61,37 +58,8 @@ def create_app(
         body = {"status": "ok" if ok else "degraded", "time": datetime.now(UTC).isoformat(), "stages": stages}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/api/alerts")
-    def api_alerts(limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, object]]:
-        with connect() as conn:
-            return [a.to_json() for a in store.list_alerts(conn, limit)]
-
-    @app.get("/api/alerts/stream")
-    async def stream() -> StreamingResponse:
-        q = broadcaster.subscribe()
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield b": connected\n\n"
-                while True:
-                    try:
-                        msg = await asyncio.wait_for(q.get(), timeout=15)
-                        yield f"event: alert\ndata: {msg}\n\n".encode()
-                    except TimeoutError:
-                        yield b": keepalive\n\n"
-            finally:
-                broadcaster.unsubscribe(q)
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
     @app.get("/metrics")
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    page = resources.files("alerts.static").joinpath("console.html").read_text(encoding="utf-8")
-
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return page
 
     return app

@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cli import bench
 
     bench.add_parser(sub)
+    from alerts.console import cli as users_cli
+
+    users_cli.add_parser(sub)
 
     try:
         from streams import score_cli

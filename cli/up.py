@@ -22,9 +22,10 @@ from pathlib import Path
 
 import psycopg
 
+from alerts.console.seed import print_demo_users, seed_demo_users
 from cli.sim_cmd import seed_registry
 from embedded import mqtt_broker
-from firmware_sim.ward import demo_ward
+from firmware_sim.ward import WARD_ID, demo_ward
 from storage.migrate import migrate
 from wire import topics
 
@@ -70,6 +71,7 @@ def up(a: argparse.Namespace) -> int:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
             applied = migrate(conn)
             seed_registry(conn, demo_ward(a.patients))
+            demo_users = seed_demo_users(conn, WARD_ID, demo_ward(a.patients)[0].patient_id)
         print(f"      schema ready (applied {applied or 'nothing new'}); {a.patients} patients registered",
               file=sys.stderr)
 
@@ -142,7 +144,8 @@ def up(a: argparse.Namespace) -> int:
 
         _step(6, total, f"simulated ward: {a.patients} patients, 1 deteriorating")
         spawn("sim", "sim", "--patients", str(a.patients))
-        print(f"\nConsole: http://127.0.0.1:{a.port}/   (alerts API /api/alerts, health /healthz)", file=sys.stderr)
+        print(f"\nConsole: http://127.0.0.1:{a.port}/   (API docs /docs, health /healthz)", file=sys.stderr)
+        print_demo_users(demo_users)
         print("Press Ctrl-C to stop.\n", file=sys.stderr, flush=True)
 
         started = time.monotonic()

@@ -15,8 +15,10 @@ TABLES = {
     "wards", "patients", "devices", "assignments", "roles", "users", "user_roles", "audit_log",
     "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
-    "schema_migrations",
+    "schema_migrations", "console_sessions", "login_attempts",
 }
+# Every migration version in order (0200: console sign-in, alerts/console).
+VERSIONS = [1, 2, 3, 200]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
@@ -27,14 +29,14 @@ def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
 
 def test_every_backend_has_every_version() -> None:
     for backend in Backend:
-        assert [m.version for m in available(backend)] == [1, 2, 3]
+        assert [m.version for m in available(backend)] == VERSIONS
     pg, ts = available(Backend.POSTGRES)[2].sql, available(Backend.TIMESCALEDB)[2].sql
     assert "PARTITION BY RANGE (measured_at)" in pg and "create_hypertable('readings'" in ts
 
 
 def test_migrate_empty_then_again(empty_dsn: str) -> None:
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        assert migrate(conn, now=NOW) == [1, 2, 3]
+        assert migrate(conn, now=NOW) == VERSIONS
         assert recorded(conn) is Backend.POSTGRES
         objects = _objects(conn)
         assert TABLES <= {name for name, _ in objects}
@@ -45,7 +47,8 @@ def test_migrate_empty_then_again(empty_dsn: str) -> None:
         assert migrate(conn, now=NOW) == []
         assert _objects(conn) == objects
         rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
-        assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres")]
+        assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres"),
+                        (200, "console", "postgres")]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
@@ -60,7 +63,7 @@ def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [[], [1, 2, 3]]
+    assert sorted(results) == [[], VERSIONS]
 
 
 def test_backend_is_never_switched(db: psycopg.Connection) -> None:
@@ -120,7 +123,7 @@ def test_rpm_db_migrate_and_maintain_commands(empty_dsn: str) -> None:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3]"
+    assert rpm("db", "migrate").strip() == f"applied migrations: {VERSIONS}"
     assert rpm("db", "migrate").strip() == "database is up to date"
     out = rpm("db", "maintain")
     assert "backend: postgres" in out and "aggregates: 0 patient-vital-hours refreshed" in out
