@@ -34,6 +34,14 @@ class AlertMetrics:
         self.bad = Counter("rpm_alerts_bad_records", "records that failed to parse", registry=registry)
 
 
+def _raise(conn: psycopg.Connection, c: AlertCandidate) -> bool:
+    # Autocommit, so raise_alert's transaction commits: on an implicit transaction left open by the
+    # list_alerts read below it would only be a savepoint, and every later alert would stay uncommitted.
+    if not conn.autocommit:
+        conn.autocommit = True
+    return store.raise_alert(conn, c)
+
+
 def consume(
     s: AlertSettings, broadcaster: Broadcaster, metrics: AlertMetrics, hc: Health, stop: threading.Event
 ) -> None:
@@ -62,7 +70,7 @@ def consume(
                     metrics.bad.inc()
         fresh: list[AlertCandidate] = []
         if cands:
-            conn, raised = run_with_retry(dsn, conn, lambda c: [x for x in cands if store.raise_alert(c, x)], hc, stop)
+            conn, raised = run_with_retry(dsn, conn, lambda c: [x for x in cands if _raise(c, x)], hc, stop)
             fresh = raised or []
         if stop.is_set():
             break

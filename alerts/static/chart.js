@@ -4,7 +4,10 @@
 "use strict";
 const Chart = (() => {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 640, H = 220, M = {l: 46, r: 12, t: 10, b: 24};
+  // Small multiples are 520 x 200 user units; wide charts (NEWS2, AGP) 1200 x 240, so text keeps its size.
+  let W = 520, H = 200;
+  const M = {l: 46, r: 12, t: 10, b: 24};
+  function size(opts) { [W, H] = opts.wide ? [1200, 240] : [520, 200]; }
   function s(tag, attrs = {}, text) {
     const e = document.createElementNS(NS, tag);
     for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) e.setAttribute(k, v);
@@ -64,6 +67,7 @@ const Chart = (() => {
     return out;
   }
   function line(container, opts) {
+    size(opts);
     const [yMin, yMax] = opts.yRange || domain(opts.series, .08, opts.yHint || {});
     const f = frame({...opts, yMin, yMax});
     const {svg, x, y} = f;
@@ -98,6 +102,7 @@ const Chart = (() => {
     return svg;
   }
   function agp(container, bins, opts) {
+    size({wide: true});
     const day = 1440;
     const conv = opts.conv || (v => v);
     const pts = bins.map(b => ({t: b.minute_of_day, p5: conv(b.p5), p25: conv(b.p25), p50: conv(b.p50), p75: conv(b.p75), p95: conv(b.p95)}));

@@ -33,11 +33,12 @@ const RPM = (() => {
     const d = type === "glucose" && catalog["unit.glucose"] === "mmol/L" ? 1 : (DIGITS[type] ?? 0);
     return new Intl.NumberFormat(intl, {maximumFractionDigits: d, minimumFractionDigits: d}).format(v);
   }
+  const unitOf = type => catalog[`unit.${type}`] || "";
   function value(type, v, withUnit = true) {
     const x = toDisplay(type, v);
     if (x === null) return "–";
-    const unit = catalog[`unit.${type}`];
-    return withUnit && unit ? `${number(type, x)} ${unit}` : number(type, x);
+    const unit = unitOf(type);
+    return withUnit && unit ? `${number(type, x)}${unit === "%" ? "" : " "}${unit}` : number(type, x);
   }
   function ago(iso, nowMs) {
     if (!iso) return t("time.never");
@@ -77,7 +78,7 @@ const RPM = (() => {
       else if (k.startsWith("data-")) e.setAttribute(k, v); else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+    for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
     return e;
   }
   const sw = document.getElementById("lang-switch");
@@ -85,5 +86,5 @@ const RPM = (() => {
     await api("/api/me/locale", {method: "PUT", body: {locale: sw.dataset.locale}});
     location.reload();
   });
-  return {t, locale, intl, tz, roles, time, timeSec, dateTime, value, number, toDisplay, ago, alarmText, api, ApiError, el, signedOut};
+  return {t, locale, intl, tz, roles, time, timeSec, dateTime, value, unitOf, number, toDisplay, ago, alarmText, api, ApiError, el, signedOut};
 })();

@@ -1,17 +1,17 @@
 // Home view for a patient: my latest readings, whether my devices send, and whether my care team saw my alerts.
 "use strict";
 (() => {
-  const {t, el, api, value, ago, time, dateTime, alarmText} = RPM;
+  const {t, el, api, unitOf, number, toDisplay, ago, time, dateTime, alarmText} = RPM;
   const STATE = {live: ["home.device_live", "ok"], stale: ["home.device_stale", "warn"], offline: ["home.device_offline", "bad"]};
   async function load() {
     try {
       const h = await api("/api/home");
       document.getElementById("home-greeting").textContent = t("home.greeting", {name: h.display_name});
       const cards = h.readings.filter(r => !["bp_diastolic", "supplemental_o2", "consciousness"].includes(r.type)).map(r => {
-        let v = value(r.type, r.value);
+        let v = [number(r.type, toDisplay(r.type, r.value)), el("small", {}, unitOf(r.type))];
         if (r.type === "bp_systolic") {
           const d = h.readings.find(x => x.type === "bp_diastolic");
-          v = `${Math.round(r.value)}/${d ? Math.round(d.value) : "–"} mmHg`;
+          v = [`${Math.round(r.value)}/${d ? Math.round(d.value) : "–"}`, el("small", {}, "mmHg")];
         }
         return el("div", {class: "home-card", "data-reading": r.type}, el("div", {class: "l"}, t(`vital.${r.type === "bp_systolic" ? "bp" : r.type}`)),
                   el("div", {class: "v"}, v), el("div", {class: "l"}, t("home.measured", {time: dateTime(r.measured_at)})));

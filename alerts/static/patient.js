@@ -17,7 +17,7 @@
   const fmtX = span => span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString())) : (ms => time(new Date(ms).toISOString()));
   function markersFor(alerts, types) {
     return alerts.filter(a => types.includes(a.parameter) || (types === "news2" && a.rule.startsWith("news2")))
-      .map(a => ({t: new Date(a.raised_at).getTime(), cls: a.priority, label: `${alarmText(a)} (${t(`state.${a.state}`)})`}));
+      .map(a => ({t: new Date(a.window_start).getTime(), cls: a.priority, label: `${alarmText(a)} (${t(`state.${a.state}`)})`}));
   }
   function drawTrends(data, alerts) {
     const start = new Date(data.start).getTime(), end = new Date(data.end).getTime();
@@ -26,10 +26,11 @@
     document.getElementById("resolution").textContent = t("patient.resolution", {res: t(`res.${res}`)});
     const box = document.getElementById("charts");
     box.replaceChildren();
+    if (!data.trends.some(tr => tr.points.length)) box.append(el("p", {class: "muted"}, t("patient.no_points")));
     for (const c of CHARTS) {
       const trends = c.types.map(ty => byType[ty]).filter(Boolean);
       const n = trends.reduce((k, tr) => k + tr.points.length, 0);
-      if (c.id === "glucose" && !n) continue;
+      if (!n) continue;  // a CGM patient has no bedside vitals: no empty charts
       const series = trends.map(tr => ({points: tr.points.map(p => ({t: new Date(p.t).getTime(), v: toDisplay(tr.type, p.value),
                                                                      lo: toDisplay(tr.type, p.min), hi: toDisplay(tr.type, p.max)}))}));
       const lastOf = tr => { const ps = tr.points.filter(p => p.value !== null); return ps.length ? ps[ps.length - 1].value : null; };
@@ -48,7 +49,7 @@
     const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
     const top = Math.max(10, ...points.map(p => p.total + 1));
     Chart.line(document.getElementById("news2-chart"), {
-      title: "NEWS2", start, end, step: true, yRange: [0, top], fmtX: fmtX(end - start), fmtY: v => String(v),
+      title: "NEWS2", start, end, step: true, wide: true, yRange: [0, top], fmtX: fmtX(end - start), fmtY: v => String(v),
       zones: [{from: 0, to: 4.5, cls: "zone-low"}, {from: 4.5, to: 6.5, cls: "zone-medium"}, {from: 6.5, to: 99, cls: "zone-high"}],
       series: [{points: points.map(p => ({t: new Date(p.scored_at).getTime(), v: p.total, lo: null, hi: null}))}],
       markers: markersFor(alerts, "news2"), emptyText: t("patient.no_points"),

@@ -2,7 +2,7 @@
 // live over server-sent events (alarm changes at once, a full ward snapshot every few seconds).
 "use strict";
 (() => {
-  const {t, el, api, value, ago, time, alarmText, roles} = RPM;
+  const {t, el, api, value, unitOf, number, toDisplay, ago, time, alarmText, roles} = RPM;
   const root = document.querySelector(".ward");
   const wardId = root.dataset.ward;
   const RANK = {high: 0, medium: 1, low: 2};
@@ -35,12 +35,13 @@
     const buttons = el("div", {class: "buttons"});
     if (snd || a.state === "paused") buttons.append(el("button", {type: "button", class: "ack", onclick: e => act(a, "ack", e.currentTarget)}, t("action.ack")));
     if (snd) buttons.append(el("button", {type: "button", class: "pause secondary", onclick: e => act(a, "pause", e.currentTarget)}, t("action.pause")));
+    const stateText = a.escalated_to && a.state === "escalated" ? "" : t(`state.${snd && a.state === "paused" ? "active" : a.state}`);
     return el("li", {class: `alarm ${a.priority}${snd ? " sounding" : ""}`, "data-alert-id": a.id, "data-state": a.state, "data-priority": a.priority},
       el("div", {class: "what"}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`)),
          a.bed ? t("ward.bed", {bed: a.bed}) + " · " : "", alarmText(a)),
-      buttons,
-      el("div", {class: "meta"}, `${a.display_name || a.patient_id} · ${ago(a.raised_at, now())} · `,
-         el("span", {class: "state"}, t(`state.${snd && a.state === "paused" ? "active" : a.state}`)), meta.length ? " · " + meta.join(" · ") : ""));
+      el("div", {class: "meta"}, `${a.display_name || a.patient_id} · ${ago(a.raised_at, now())}`,
+         el("span", {class: "state"}, [stateText, ...meta].filter(Boolean).map(x => " · " + x).join(""))),
+      buttons);
   }
   function vitalCell(b, type) {
     const v = Object.fromEntries(b.vitals.map(x => [x.type, x]));
@@ -50,7 +51,9 @@
       return [el("span", {class: "l"}, t("vital.bp")), el("span", {class: "v", "data-vital": "bp"}, text)];
     }
     if (!v[type]) return type === "glucose" ? [] : [el("span", {class: "l"}, t(`vital.${type}`)), el("span", {class: "v", "data-vital": type}, "–")];
-    return [el("span", {class: "l"}, t(`vital.${type}`)), el("span", {class: "v", "data-vital": type}, value(type, v[type].value))];
+    const unit = unitOf(type);
+    return [el("span", {class: "l"}, t(`vital.${type}`)),
+            el("span", {class: "v", "data-vital": type}, number(type, toDisplay(type, v[type].value)), el("small", {}, unit === "%" ? unit : ` ${unit}`))];
   }
   function bedCard(b, open) {
     const worst = open.filter(sounding).sort(cmp)[0];
@@ -62,17 +65,18 @@
             : el("span", {class: "news2"}, t("news2.none"))),
       el("div", {class: "name"}, b.display_name),
       el("div", {class: "vitals"}, VITALS.map(type => vitalCell(b, type))),
-      el("div", {class: "head"}, el("span", {class: `signal ${b.signal}`, "data-signal": b.signal}, t(`signal.${b.signal}`)),
-         el("span", {class: "muted small"}, b.last_seen ? ago(b.last_seen, now()) : t("ward.no_data")),
-         open.length ? el("span", {class: "small"}, t("ward.alarm_count", {n: open.length})) : null));
+      el("div", {class: "head small"}, el("span", {class: `signal ${b.signal}`, "data-signal": b.signal}, t(`signal.${b.signal}`)),
+         el("span", {class: "muted"}, b.last_seen ? ago(b.last_seen, now()) : t("ward.no_data"))),
+      open.length ? el("div", {class: "small error"}, t("ward.alarm_count", {n: open.length})) : null);
   }
   function render() {
     const list = [...alarms.values()].filter(a => a.state !== "resolved").sort(cmp);
-    const queue = document.getElementById("alarm-list");
-    queue.replaceChildren(...list.map(alarmItem));
-    document.getElementById("no-alarms").hidden = list.length > 0;
-    const esc = document.getElementById("escalations");
     const escalated = list.filter(a => a.state === "escalated");
+    // The charge nurse sees escalated alarms in their own panel, not twice.
+    const queued = isCharge ? list.filter(a => a.state !== "escalated") : list;
+    document.getElementById("alarm-list").replaceChildren(...queued.map(alarmItem));
+    document.getElementById("no-alarms").hidden = queued.length > 0;
+    const esc = document.getElementById("escalations");
     esc.hidden = !isCharge;
     document.getElementById("escalated-list").replaceChildren(...(escalated.length ? escalated.map(alarmItem)
       : [el("li", {class: "muted"}, t("ward.no_escalated"))]));
@@ -94,7 +98,7 @@
   const status = document.getElementById("stream-status");
   function setStatus(state) { status.dataset.state = state; status.textContent = t(`ward.stream_${state}`); }
   function connect() {
-    const es = new EventSource(`/api/alerts/stream?ward=${encodeURIComponent(wardId)}`);
+    const es = new EventSource(root.dataset.stream);
     es.onopen = () => setStatus("live");
     es.addEventListener("ward", ev => { setStatus("live"); applySnapshot(JSON.parse(ev.data)); });
     es.addEventListener("alert", ev => { const a = JSON.parse(ev.data); alarms.set(a.id, a); render(); });
