@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts import console
+from alerts.console.app import install as install_console
 from alerts.broadcast import Broadcaster
 from runtime.health import Health
 
@@ -28,7 +28,7 @@ def create_app(
 ) -> FastAPI:
     # /docs comes from alerts.console (Swagger UI served locally, no CDN).
     app = FastAPI(title="RPM console", version="0.1.0", docs_url=None, redoc_url=None)
-    console.install(app, connect, broadcaster)
+    install_console(app, connect, broadcaster)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
