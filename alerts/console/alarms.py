@@ -42,7 +42,7 @@ def _row(r: tuple[object, ...]) -> AlarmOut:
     keys = ("id", "patient_id", "ward_id", "bed", "display_name", "rule", "parameter", "priority", "state",
             "value", "threshold", "message", "window_start", "raised_at", "acknowledged_by", "acknowledged_at", "paused_until",
             "escalation_level", "escalated_to")
-    return AlarmOut(**dict(zip(keys, r)))
+    return AlarmOut.model_validate(dict(zip(keys, r)))
 
 
 def sort_key(a: AlarmOut) -> tuple[int, int, datetime]:

@@ -9,6 +9,7 @@ whether a patient exists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,6 +27,13 @@ class ApiError(Exception):
         self.key = key
         self.headers = headers or {}
         self.params = params
+
+    @classmethod
+    def of(cls, status: int, key: str, params: Mapping[str, object]) -> ApiError:
+        """From a refusal that carries its own catalog key and parameters (e.g. users.UserError)."""
+        err = cls(status, key)
+        err.params = dict(params)
+        return err
 
 
 def request_locale(request: Request) -> str:

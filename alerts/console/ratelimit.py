@@ -33,19 +33,20 @@ def _retry_after(conn: psycopg.Connection, column: str, key: str, now: datetime,
         f" AND at > coalesce((SELECT max(at) FROM login_attempts WHERE {column} = %(k)s AND ok), '-infinity')",
         {"k": key, "since": now - lim.window},
     ).fetchone()
-    failures, last = (row[0], row[1]) if row else (0, None)
+    failures: int = int(row[0]) if row else 0
+    last: datetime | None = row[1] if row else None
     if failures < limit or last is None:
         return 0.0
     lock = min(lim.lockout * (2 ** (failures - limit)), lim.window)
-    return max(0.0, (last + lock - now).total_seconds())
+    return float(max(0.0, (last + lock - now).total_seconds()))
 
 
 def retry_after(conn: psycopg.Connection, username: str, client: str, now: datetime, lim: Limits) -> float:
     """Seconds until this user name and client may try again (0 = now)."""
-    return max(
+    return float(max(
         _retry_after(conn, "username", username, now, lim.max_failures, lim),
         _retry_after(conn, "client", client, now, lim.max_failures * CLIENT_FACTOR, lim),
-    )
+    ))
 
 
 def record(conn: psycopg.Connection, username: str, client: str, ok: bool, now: datetime) -> None:

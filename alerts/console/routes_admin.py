@@ -45,7 +45,7 @@ def create_user(body: UserCreate, request: Request, user: Principal = Depends(ad
             users.create_user(conn, user.user_id, body.user_id.strip().lower(), body.display_name, body.password,
                               [Grant(body.role, body.ward_id or None)], body.locale, body.patient_id or None)
         except UserError as e:
-            raise ApiError(422, e.key, **e.params) from None
+            raise ApiError.of(422, e.key, e.params) from None
         row = next(u for u in users.list_users(conn) if u.user_id == body.user_id.strip().lower())
     return _user_out(row)
 
@@ -56,7 +56,7 @@ def grant(body: GrantBody, request: Request, user_id: str = IdPath, user: Princi
         try:
             users.grant(conn, user.user_id, user_id, Grant(body.role, body.ward_id or None))
         except UserError as e:
-            raise ApiError(404 if e.key == "error.unknown_user" else 422, e.key, **e.params) from None
+            raise ApiError.of(404 if e.key == "error.unknown_user" else 422, e.key, e.params) from None
         return _user_out(next(u for u in users.list_users(conn) if u.user_id == user_id))
 
 
@@ -70,7 +70,7 @@ def disable(request: Request, user_id: str = IdPath, enable: bool = Query(False)
         try:
             users.set_disabled(conn, user.user_id, user_id, not enable)
         except UserError as e:
-            raise ApiError(404, e.key, **e.params) from None
+            raise ApiError.of(404, e.key, e.params) from None
         return _user_out(next(u for u in users.list_users(conn) if u.user_id == user_id))
 
 

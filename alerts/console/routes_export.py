@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from alerts.console import access, fhir_export
 from alerts.console.auth import current_user
 from alerts.console.context import console
+from alerts.console.errors import ApiError
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import CLINICAL, Principal
 from storage import audit, queries
@@ -41,7 +42,7 @@ def export_csv(patient_id: str, request: Request, range: RangeName = "24h", end:
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
         if not user.has(*CLINICAL):
-            raise access.ApiError(403, "error.forbidden")
+            raise ApiError(403, "error.forbidden")
         with conn.transaction():
             audit.append(conn, user.user_id, "patient.export_csv", ref.id, {"start": start, "end": stop})
             trends = _trends(conn, ref.id, start, stop)
@@ -65,7 +66,7 @@ def export_fhir(patient_id: str, request: Request, range: RangeName = "24h", end
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
         if not user.has(*CLINICAL):
-            raise access.ApiError(403, "error.forbidden")
+            raise ApiError(403, "error.forbidden")
         with conn.transaction():
             audit.append(conn, user.user_id, "patient.export_fhir", ref.id, {"start": start, "end": stop})
             trends = _trends(conn, ref.id, start, stop)

@@ -58,7 +58,7 @@ def trends(
                          {"start": start, "end": stop, "types": [t.value for t in chosen]})
             out = [queries.vital_trend(conn, ref.id, t, start, stop) for t in chosen]
     return TrendsOut(patient_id=ref.id, start=start, end=stop, trends=[
-        TrendOut(type=tr.type, unit=tr.unit, resolution=tr.resolution.value, start=tr.start, end=tr.end,  # type: ignore[arg-type]
+        TrendOut(type=tr.type, unit=tr.unit, resolution=tr.resolution.value, start=tr.start, end=tr.end,
                  points=[TrendPointOut(t=p.t, value=p.value, min=p.min, max=p.max, n=p.n) for p in tr.points])
         for tr in out
     ])

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from alerts import store
-from alerts.console import access, actions, alarms, ward_data
+from alerts.console import access, actions, alarms, i18n, ward_data
 from alerts.console.auth import current_user, staff
 from alerts.console.context import Console, console
 from alerts.console.errors import ApiError
@@ -82,7 +82,7 @@ def _act(ctx: Console, user: Principal, alert_id: str, action: str,
         except actions.AlertNotFound:
             raise ApiError(404, "error.no_alert") from None
         except actions.Refused as e:
-            raise ApiError(409, "error.alert_state", state=e.state, by=e.by or "-") from None
+            raise ApiError(409, "error.alert_state", state=i18n.t(user.locale, f"state.{e.state}"), by=e.by or "-") from None
         _publish(ctx, conn, alert_id)
         out = alarms.one(conn, alert_id)
     assert out is not None

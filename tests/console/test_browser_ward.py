@@ -25,8 +25,8 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
-def _ward(browser: Browser, console: Console, user: str, **size: int) -> Page:
-    _, page = new_page(browser, **size)
+def _ward(browser: Browser, console: Console, user: str, width: int = 1440, height: int = 900) -> Page:
+    _, page = new_page(browser, width=width, height=height)
     sign_in(page, console, user)
     expect(page).to_have_url(f"{console.base}/ward/ward-a")
     expect(page.locator("#stream-status")).to_have_attribute("data-state", "live")
@@ -83,7 +83,7 @@ def test_alarm_arrives_live_and_acknowledgement_reaches_every_watcher(
     with console.connect() as conn:
         events = conn.execute("SELECT event, actor FROM alert_events WHERE alert_id = %s ORDER BY id", (cand.id,)).fetchall()
         audited = conn.execute("SELECT count(*) FROM audit_log WHERE actor = 'nurse.a' AND action = 'alert.acknowledge'"
-                               " AND subject = 'PA1'").fetchone()
+                               " AND subject = 'PA1' AND detail ->> 'alert_id' = %s", (cand.id,)).fetchone()
     assert events == [("raised", "system"), ("acknowledged", "nurse.a")]
     assert audited is not None and audited[0] == 1
 

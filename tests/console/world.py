@@ -55,8 +55,8 @@ def seed(conn: psycopg.Connection, now: datetime) -> History:
         registry.add_patient(conn, pid, name, ward, bed)
         registry.add_device(conn, dev, kind)
         registry.assign(conn, dev, pid, now - timedelta(days=15))
-    for uid, (name, locale, grants, pid) in USERS.items():
-        users.create_user(conn, "test", uid, name, PASSWORD, grants, locale, pid)
+    for uid, (name, locale, grants, own) in USERS.items():
+        users.create_user(conn, "test", uid, name, PASSWORD, grants, locale, own)
     start = now - timedelta(hours=6)
     rows: list[readings.ReadingRow] = []
     # PA1: six hours of bedside vitals every 30 s, heart rate drifting up (deteriorating).
