@@ -118,6 +118,13 @@ class WardRef(_Out):
     name: str
 
 
+class PatientRefOut(_Out):
+    id: str
+    display_name: str
+    ward_id: str | None
+    bed: str | None
+
+
 class PatientOut(_Out):
     id: str
     display_name: str

@@ -16,7 +16,7 @@ from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
     AgpBinOut, AlertEventOut, AlertHistoryOut, DailyGlucoseOut, GlucoseOut, GlucoseSummaryOut, News2PointOut,
-    PatientOut, TrendOut, TrendPointOut, TrendsOut,
+    PatientOut, PatientRefOut, TrendOut, TrendPointOut, TrendsOut,
 )
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import Principal
@@ -26,6 +26,22 @@ from wire.units import ReadingType
 router = APIRouter(prefix="/api/patients", tags=["patient record"])
 _ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 422: {}}
 EndQuery = Query(None, description="end of the period, ISO 8601 with offset (default now)")
+
+
+@router.get("", response_model=list[PatientRefOut], responses=_ERRORS)
+def patients(request: Request, home: bool = Query(False, description="only patients monitored at home (no ward)"),
+             user: Principal = Depends(current_user)) -> list[PatientRefOut]:
+    """Patients the user may open: those of their wards; with every ward in scope, also those at home."""
+    scope = user.scope()
+    with console(request).connect() as conn, conn.transaction():
+        rows = conn.execute(
+            "SELECT id, display_name, ward_id, bed FROM patients WHERE (%(all)s OR ward_id = ANY(%(wards)s))"
+            " AND (NOT %(home)s OR ward_id IS NULL) ORDER BY ward_id NULLS LAST, bed, id",
+            {"all": scope.every_ward, "wards": sorted(scope.wards), "home": home},
+        ).fetchall()
+        if rows:
+            audit.append(conn, user.user_id, "patients.list", None, {"patients": [r[0] for r in rows]})
+    return [PatientRefOut(id=r[0], display_name=r[1], ward_id=r[2], bed=r[3]) for r in rows]
 
 
 @router.get("/{patient_id}", response_model=PatientOut, responses=_ERRORS)

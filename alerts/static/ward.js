@@ -112,6 +112,13 @@
   const toggle = document.getElementById("sound-toggle");
   toggle.addEventListener("click", () => { toggle.textContent = t(AlarmSound.toggle() ? "ward.sound_on" : "ward.sound_off"); render(); });
   document.getElementById("sound-blocked").addEventListener("click", () => { AlarmSound.unlock(); setTimeout(render, 200); });
+  // Patients monitored at home have no bed: clinicians who see every ward find them here.
+  if (roles.has("clinician")) api("/api/patients?home=true").then(list => {
+    if (!list.length) return;
+    document.getElementById("home-patient-list").replaceChildren(...list.map(p =>
+      el("li", {}, el("a", {href: `/patients/${encodeURIComponent(p.id)}`, "data-patient": p.id}, `${p.display_name} (${p.id})`))));
+    document.getElementById("home-patients").hidden = false;
+  }).catch(() => {});
   setInterval(render, 15000);  // ages ("3 min ago") and pause ends move on between pushes
   connect();
 })();

@@ -33,6 +33,8 @@ def test_nurse_gets_same_403_for_other_ward_and_unknown_patient(console: Console
         assert nurse.get("/api/wards/ward-b").status_code == 403
         assert nurse.get("/api/wards/ward-zzz").json() == nurse.get("/api/wards/ward-b").json()
         assert [w["id"] for w in nurse.get("/api/wards").json()] == ["ward-a"]
+        assert {p["id"] for p in nurse.get("/api/patients").json()} == {"PA1", "PA2", "PA3"}
+        assert nurse.get("/api/patients?home=true").json() == []
     with console.connect() as conn:
         denied = [e for e in audit.entries(conn, "PB1") if e[1] == "nurse.a"]
     assert denied and all(e[2] == "access.denied" for e in denied)
@@ -53,6 +55,7 @@ def test_patient_sees_only_themself(console: Console) -> None:
 def test_clinician_with_every_ward_gets_404_for_unknown(console: Console) -> None:
     with console.login("doctor") as doc:
         assert doc.get("/api/patients/PB1").status_code == 200
+        assert [p["id"] for p in doc.get("/api/patients?home=true").json()] == ["PH1"]
         r = doc.get("/api/patients/NO-SUCH-PATIENT")
         assert r.status_code == 404 and r.json()["message"] == "No such patient."
         assert doc.get("/api/admin/users").status_code == 403

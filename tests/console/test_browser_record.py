@@ -134,7 +134,8 @@ def test_home_view_shows_my_readings_devices_and_whether_my_team_saw_my_alert(
 def test_clinician_sees_glucose_profile_and_time_in_range(console: Console, browser: Browser, artifacts: Path) -> None:
     _, page = new_page(browser)
     sign_in(page, console, "doctor")
-    page.goto(f"{console.base}/patients/PH1")
+    page.click('#home-patient-list a[data-patient="PH1"]')  # no bed: found under "monitored at home"
+    expect(page).to_have_url(f"{console.base}/patients/PH1")
     expect(page.locator("#cgm")).to_be_visible()
     expect(page.locator("#agp-chart svg")).to_have_attribute("data-bins", "96")
     legend = page.locator('[data-tir-label="in_range"]')

@@ -98,7 +98,8 @@ def test_audit_log_and_alert_events_are_append_only(db: psycopg.Connection) -> N
 
 
 def test_roles_seeded_and_user_role_unique_per_ward(db: psycopg.Connection) -> None:
-    assert {r[0] for r in db.execute("SELECT id FROM roles")} == {"nurse", "clinician", "patient", "auditor", "admin"}
+    assert {r[0] for r in db.execute("SELECT id FROM roles")} == {"nurse", "clinician", "patient", "auditor", "admin",
+                                                                     "charge_nurse"}  # 0200 (console)
     db.execute("INSERT INTO wards VALUES ('w1', 'Ward 1')")
     db.execute("INSERT INTO users (id, display_name) VALUES ('u1', 'Nguyễn Thị Lan')")
     db.execute("INSERT INTO user_roles (user_id, role_id, ward_id, granted_by) VALUES ('u1', 'nurse', 'w1', 'admin')")
