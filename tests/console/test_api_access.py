@@ -133,3 +133,23 @@ def test_wrong_passwords_are_rate_limited(console: Console) -> None:
     unknown = httpx.post(url, json={"username": "nobody", "password": "whatever-1"}, timeout=30)
     wrong = httpx.post(url, json={"username": "nurse.b", "password": "whatever-1"}, timeout=30)
     assert unknown.status_code == wrong.status_code == 401 and unknown.json() == wrong.json()
+
+
+def test_sign_in_form_says_what_is_wrong_in_the_pages_language(console: Console) -> None:
+    url = f"{console.base}/login"
+    vi = httpx.post(url, data={"username": "nurse.a", "password": ""}, headers={"Accept-Language": "vi"}, timeout=30)
+    assert vi.status_code == 422 and "Mật khẩu: bắt buộc phải nhập." in vi.text
+    en = httpx.post(url, data={"username": "", "password": "x"}, headers={"Accept-Language": "en-GB"}, timeout=30)
+    assert en.status_code == 422 and "User name: required." in en.text
+    wrong = httpx.post(url, data={"username": "nurse.b", "password": "not-her-password"},
+                       headers={"Accept-Language": "en"}, timeout=30)
+    assert wrong.status_code == 401 and "Wrong user name or password." in wrong.text and "rpm_session" not in wrong.cookies
+    ok = httpx.post(url, data={"username": "nurse.b", "password": "Test-password-1", "next": "https://evil.example/"},
+                    timeout=30)
+    assert ok.status_code == 303 and ok.headers["location"] == "/ward"  # never redirected off-site
+    cookie = ok.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    # A sign-in form posted from another site is refused.
+    forged = httpx.post(url, data={"username": "nurse.b", "password": "Test-password-1"},
+                        headers={"Origin": "http://evil.example"}, timeout=30)
+    assert forged.status_code == 403

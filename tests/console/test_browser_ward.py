@@ -39,9 +39,18 @@ def _alert_in_db(console: Console, alert_id: str) -> bool:
         return conn.execute("SELECT 1 FROM alerts WHERE id = %s", (alert_id,)).fetchone() is not None
 
 
+def _quiet_ward(console: Console) -> None:
+    """Other tests leave alarms sounding in ward A: answer them, so the banner and tone belong to this test."""
+    with console.login("charge.a") as charge:
+        for a in charge.get("/api/wards/ward-a").json()["alarms"]:
+            if a["state"] in ("active", "escalated", "paused"):
+                assert charge.post(f"/api/alerts/{a['id']}/ack").status_code == 200
+
+
 def test_alarm_arrives_live_and_acknowledgement_reaches_every_watcher(
     console: Console, browser: Browser, artifacts: Path,
 ) -> None:
+    _quiet_ward(console)
     nurse = _ward(browser, console, "nurse.a")
     charge = _ward(browser, console, "charge.a", width=820, height=1180)  # a tablet
     nurse.evaluate("window.__sameDocument = true")
