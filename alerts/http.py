@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts.console.app import install as install_console
 from alerts.broadcast import Broadcaster
+from alerts.console.app import install as install_console
 from runtime.health import Health
 
 STAGES = ("bridge", "streams", "sink", "alerts")

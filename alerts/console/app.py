@@ -12,8 +12,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from alerts.broadcast import Broadcaster
-from alerts.console import docs, errors, pages, routes_admin, routes_auth, routes_export, routes_home
-from alerts.console import routes_patient, routes_ward
+from alerts.console import (
+    docs,
+    errors,
+    pages,
+    routes_admin,
+    routes_auth,
+    routes_export,
+    routes_home,
+    routes_patient,
+    routes_ward,
+)
 from alerts.console.context import Console
 from alerts.console.settings import ConsoleSettings
 

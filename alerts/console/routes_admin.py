@@ -12,7 +12,16 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from alerts.console import users
 from alerts.console.admin_models import (
-    AssignBody, AuditRow, DeviceBody, DeviceRow, GrantBody, PatientBody, PatientRow, UserCreate, UserOut, WardBody,
+    AssignBody,
+    AuditRow,
+    DeviceBody,
+    DeviceRow,
+    GrantBody,
+    PatientBody,
+    PatientRow,
+    UserCreate,
+    UserOut,
+    WardBody,
 )
 from alerts.console.auth import admin, current_user
 from alerts.console.context import console

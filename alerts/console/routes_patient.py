@@ -15,8 +15,18 @@ from alerts.console import access, devices
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
-    AgpBinOut, AlertEventOut, AlertHistoryOut, DailyGlucoseOut, GlucoseOut, GlucoseSummaryOut, News2PointOut,
-    PatientOut, PatientRefOut, TrendOut, TrendPointOut, TrendsOut,
+    AgpBinOut,
+    AlertEventOut,
+    AlertHistoryOut,
+    DailyGlucoseOut,
+    GlucoseOut,
+    GlucoseSummaryOut,
+    News2PointOut,
+    PatientOut,
+    PatientRefOut,
+    TrendOut,
+    TrendPointOut,
+    TrendsOut,
 )
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import Principal
