@@ -33,9 +33,12 @@ def create_app(
 ) -> FastAPI:
     # /docs comes from alerts.console (Swagger UI served locally, no CDN).
     app = FastAPI(title="RPM console", version="0.1.0", docs_url=None, redoc_url=None)
+    metrics = metrics or AlertMetrics(registry)
+    app.state.alert_metrics = metrics  # console actions count their lifecycle transitions here
+    app.state.alert_channels = channels  # and notify through the service's channels
     install_console(app, connect, broadcaster)
     # Alarm detail, roster and per-patient limits; signed-in staff only.
-    http_actions.add_routes(app, connect, broadcaster, metrics or AlertMetrics(registry), channels)
+    http_actions.add_routes(app, connect, broadcaster, metrics, channels)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

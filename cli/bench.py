@@ -16,7 +16,7 @@ import json
 import sys
 
 # name -> module; a module that does not exist (yet) is simply not offered.
-# `sink` and `query` are registered by storage.bench.add_parsers.
+# `sim` registers its own parser (firmware_sim.bench.add_parser).
 BENCHES: dict[str, str] = {
     "ingest": "ingest.bench",
     "streams": "streams.bench",

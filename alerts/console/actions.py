@@ -25,8 +25,8 @@ from alerts.alarm_model import TransitionError
 from alerts.engine import Outcome
 from alerts.notification_plan import ChannelsEnabled
 
-# Acks and pauses notify no external channel; only the console push follows them.
-_CHANNELS = ChannelsEnabled(webhook=False, sms=False)
+# Without the service's configuration (e.g. in a bare console), actions notify no external channel.
+_NO_CHANNELS = ChannelsEnabled(webhook=False, sms=False)
 
 # Only a sounding alarm can be escalated.
 _PAUSABLE = frozenset({"active", "escalated"})
@@ -68,17 +68,26 @@ def _last_ack(conn: psycopg.Connection, alert_id: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def acknowledge(conn: psycopg.Connection, alert_id: str, user: str, at: datetime, note: str = "") -> str:
-    """Acknowledge through the alarm lifecycle; returns the new state."""
-    return _through_lifecycle(conn, alert_id, lambda: processing.acknowledge(conn, alert_id, user, at, _CHANNELS, note))
+OnOutcome = Callable[[Outcome], None]
 
 
-def pause(conn: psycopg.Connection, alert_id: str, user: str, seconds: float, at: datetime) -> str:
+def acknowledge(conn: psycopg.Connection, alert_id: str, user: str, at: datetime, note: str = "",
+                on_outcome: OnOutcome | None = None, channels: ChannelsEnabled = _NO_CHANNELS) -> str:
+    """Acknowledge through the alarm lifecycle (which notifies the enabled channels); returns the new state."""
+    return _through_lifecycle(conn, alert_id, lambda: processing.acknowledge(conn, alert_id, user, at, channels, note),
+                              on_outcome)
+
+
+def pause(conn: psycopg.Connection, alert_id: str, user: str, seconds: float, at: datetime,
+          on_outcome: OnOutcome | None = None, channels: ChannelsEnabled = _NO_CHANNELS) -> str:
     """Pause the audio of a sounding alarm for ``seconds`` (IEC 60601-1-8 audio paused)."""
-    return _through_lifecycle(conn, alert_id, lambda: processing.pause(conn, alert_id, user, seconds, at, _CHANNELS))
+    return _through_lifecycle(conn, alert_id, lambda: processing.pause(conn, alert_id, user, seconds, at, channels),
+                              on_outcome)
 
 
-def _through_lifecycle(conn: psycopg.Connection, alert_id: str, act: Callable[[], Outcome]) -> str:
+def _through_lifecycle(conn: psycopg.Connection, alert_id: str, act: Callable[[], Outcome],
+                       on_outcome: OnOutcome | None) -> str:
+    """``on_outcome`` gets the lifecycle's outcome (its transitions), e.g. for metrics after the commit."""
     try:
         out = act()
     except processing.NotFound:
@@ -87,6 +96,8 @@ def _through_lifecycle(conn: psycopg.Connection, alert_id: str, act: Callable[[]
         row = conn.execute("SELECT state FROM alerts WHERE id = %s", (alert_id,)).fetchone()
         raise Refused(str(row[0]) if row else "unknown", _last_ack(conn, alert_id)) from None
     assert out.alarm is not None
+    if on_outcome is not None:
+        on_outcome(out)
     return str(out.alarm.state.value if hasattr(out.alarm.state, "value") else out.alarm.state)
 
 

@@ -10,6 +10,9 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from alerts.engine import Outcome
+from alerts.metrics import AlertMetrics
+from alerts.notification_plan import ChannelsEnabled
 from alerts import store
 from alerts.console import access, actions, alarms, i18n, ward_data
 from alerts.console.auth import current_user, staff
@@ -69,24 +72,34 @@ def stream(request: Request, ward: str | None = Query(None, description="also pu
 
 
 def _act(ctx: Console, user: Principal, alert_id: str, action: str,
-         do: Callable[[psycopg.Connection, datetime], str]) -> AlarmOut:
+         do: Callable[[psycopg.Connection, datetime, actions.OnOutcome], str],
+         metrics: AlertMetrics | None = None) -> AlarmOut:
     if not user.has(*RESPONDERS):
         raise ApiError(403, "error.forbidden")
     now = datetime.now(UTC)
+    outcomes: list[Outcome] = []
     with ctx.connect() as conn:
         ref = access.alert_patient(conn, user, alert_id)
         try:
             with conn.transaction():
-                state = do(conn, now)
+                state = do(conn, now, outcomes.append)
                 audit.append(conn, user.user_id, f"alert.{action}", ref.id, {"alert_id": alert_id, "state": state})
         except actions.AlertNotFound:
             raise ApiError(404, "error.no_alert") from None
         except actions.Refused as e:
             raise ApiError(409, "error.alert_state", state=i18n.t(user.locale, f"state.{e.state}"), by=e.by or "-") from None
+        if metrics is not None:
+            for o in outcomes:
+                metrics.observe(o)  # after the commit, as the lifecycle's own paths do
         _publish(ctx, conn, alert_id)
         out = alarms.one(conn, alert_id)
     assert out is not None
     return out
+
+
+def _channels(request: Request) -> ChannelsEnabled:
+    """The alert service's enabled channels (set by alerts.http.create_app)."""
+    return getattr(request.app.state, "alert_channels", ChannelsEnabled(webhook=False, sms=False))
 
 
 def _publish(ctx: Console, conn: psycopg.Connection, alert_id: str) -> None:
@@ -101,7 +114,9 @@ def acknowledge(alert_id: str, request: Request, body: AckBody | None = None,
     """Acknowledge an alarm (needs X-CSRF-Token with a cookie session). 409 if it is not sounding."""
     note = body.note if body else ""
     return _act(console(request), user, alert_id, "acknowledge",
-                lambda conn, now: actions.acknowledge(conn, alert_id, user.user_id, now, note))
+                lambda conn, now, seen: actions.acknowledge(conn, alert_id, user.user_id, now, note, seen,
+                                                            _channels(request)),
+                getattr(request.app.state, "alert_metrics", None))
 
 
 @router.post("/alerts/{alert_id}/pause", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})
@@ -110,4 +125,6 @@ def pause(alert_id: str, request: Request, body: PauseBody | None = None,
     """Pause the audio of a sounding alarm for ``seconds`` (default 120, at most 600)."""
     seconds = body.seconds if body else 120.0
     return _act(console(request), user, alert_id, "pause",
-                lambda conn, now: actions.pause(conn, alert_id, user.user_id, seconds, now))
+                lambda conn, now, seen: actions.pause(conn, alert_id, user.user_id, seconds, now, seen,
+                                                      _channels(request)),
+                getattr(request.app.state, "alert_metrics", None))
