@@ -77,8 +77,12 @@ def seed(conn: psycopg.Connection, now: datetime) -> History:
     with conn.transaction():
         readings.write(conn, rows)
         derived.write(conn, [
-            derived.News2Row("PA1", start + timedelta(minutes=15 * k), min(9, k // 3), band_of(min(9, k // 3)),
-                             False, True, 1, 0, 0, 0, 0, min(3, k // 6), 0, 0)
+            derived.News2Row(
+                patient_id="PA1", scored_at=start + timedelta(minutes=15 * k), total=min(9, k // 3),
+                band=band_of(min(9, k // 3)), red_flag=False, red_flag_parameters=(), complete=True, spo2_scale=1,
+                resp_rate=0, spo2=0, air_or_oxygen=0, systolic_bp=0, pulse=min(3, k // 6), consciousness=0,
+                temperature=0,
+            )
             for k in range(24)
         ])
     return History(start, now)
