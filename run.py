@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -39,6 +40,16 @@ def ensure_env() -> None:
     stamp.write_text(want)
 
 
+def ensure_browser() -> None:
+    """The console's browser tests drive Debian's Chromium (Playwright's own download cannot work offline)."""
+    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    print("installing Debian's chromium for the browser tests (first run only)…", file=sys.stderr, flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -46,6 +57,7 @@ def main(argv: list[str]) -> int:
     ensure_env()
     os.chdir(ROOT)
     if argv[0] == "test":
+        ensure_browser()
         cmd = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
     else:
         cmd = [str(BIN / "rpm"), *argv]

@@ -1,26 +1,20 @@
-"""The console's HTTP service: health of every stage, alerts API, live page.
-
-The console shows ward, bed and patient id but no names, because sign-in and
-per-user audit arrive with the console issue. Alarm actions (acknowledge,
-pause) and the roster/limit editing live in ``alerts.http_actions``; every
-alarm change is pushed on ``/api/alerts/stream`` as an ``alert`` event.
-"""
+"""The console's HTTP service: health of every stage, metrics, and the console (alerts.console:
+sign-in, the alerts API and live stream, ward/patient/home/admin pages)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
 
 import psycopg
-from fastapi import FastAPI, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts import http_actions, store
+from alerts import http_actions
 from alerts.broadcast import Broadcaster
+from alerts.console.app import install as install_console
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import ChannelsEnabled
 from runtime.health import Health
@@ -37,7 +31,14 @@ def create_app(
     metrics: AlertMetrics | None = None,
     channels: ChannelsEnabled = ChannelsEnabled(webhook=False, sms=False),
 ) -> FastAPI:
-    app = FastAPI(title="RPM console", version="0.1.0")
+    # /docs comes from alerts.console (Swagger UI served locally, no CDN).
+    app = FastAPI(title="RPM console", version="0.1.0", docs_url=None, redoc_url=None)
+    metrics = metrics or AlertMetrics(registry)
+    app.state.alert_metrics = metrics  # console actions count their lifecycle transitions here
+    app.state.alert_channels = channels  # and notify through the service's channels
+    install_console(app, connect, broadcaster)
+    # Alarm detail, roster and per-patient limits; signed-in staff only.
+    http_actions.add_routes(app, connect, broadcaster, metrics, channels)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -67,41 +68,8 @@ def create_app(
         body = {"status": "ok" if ok else "degraded", "time": datetime.now(UTC).isoformat(), "stages": stages}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/api/alerts")
-    def api_alerts(
-        limit: int = Query(100, ge=1, le=1000), open_only: bool = Query(False, alias="open")
-    ) -> list[dict[str, object]]:
-        with connect() as conn:
-            return [a.to_json() for a in store.list_alerts(conn, limit, open_only=open_only)]
-
-    @app.get("/api/alerts/stream")
-    async def stream() -> StreamingResponse:
-        q = broadcaster.subscribe()
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield b": connected\n\n"
-                while True:
-                    try:
-                        msg = await asyncio.wait_for(q.get(), timeout=15)
-                        yield f"event: alert\ndata: {msg}\n\n".encode()
-                    except TimeoutError:
-                        yield b": keepalive\n\n"
-            finally:
-                broadcaster.unsubscribe(q)
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
     @app.get("/metrics")
     def metrics_endpoint() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    page = resources.files("alerts.static").joinpath("console.html").read_text(encoding="utf-8")
-
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return page
-
-    # After the fixed paths: /api/alerts/{alert_id} must not swallow /api/alerts/stream.
-    http_actions.add_routes(app, connect, broadcaster, metrics or AlertMetrics(registry), channels)
     return app

@@ -1,28 +1,34 @@
-"""Console API for the alarm lifecycle: one alert with its history, acknowledge, pause; roster and limits.
+"""Console API for the alarm lifecycle: one alert with its history; roster and per-patient limits.
 
-Until sign-in arrives with the console issue, the acting user is named by
-the ``X-RPM-User`` header; every action records it (``alert_events`` for
-alarm actions, ``audit_log`` for configuration).
+Every route needs a signed-in clinical user (alerts.console.auth.staff); the
+user is recorded on every change (``audit_log``). Acknowledge and pause are
+served by the console (alerts.console.routes_ward -> alerts.console.actions
+-> alerts.processing).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
-from fastapi import FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from alerts import processing, roster_store, store
-from alerts.alarm_model import StaffRole, TransitionError
+from alerts import roster_store, store
+from alerts.alarm_model import StaffRole
 from alerts.broadcast import Broadcaster
-from alerts.engine import Outcome
+from alerts.console.auth import staff
+from alerts.console.users import Principal
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import ChannelsEnabled
 
-UserHeader = Header(..., alias="X-RPM-User", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+def _staff_id(user: Principal = Depends(staff)) -> str:
+    """The signed-in clinical user (console session or bearer token); recorded on every action."""
+    return user.user_id
+
+
+UserHeader = Depends(_staff_id)
 
 
 class _Body(BaseModel):
@@ -63,28 +69,12 @@ def add_routes(
     channels: ChannelsEnabled,
 ) -> None:
     @app.get("/api/alerts/{alert_id}")
-    def alert_detail(alert_id: str) -> dict[str, object]:
+    def alert_detail(alert_id: str, user: str = UserHeader) -> dict[str, object]:
         with connect() as conn:
             views = store.list_alerts(conn, limit=1, alert_id=alert_id)
             if not views:
                 raise HTTPException(404, "no such alert")
             return {**views[0].to_json(), "events": [e.to_json() for e in store.events(conn, alert_id)]}
-
-    @app.post("/api/alerts/{alert_id}/ack")
-    def ack(alert_id: str, body: AckBody | None = None, user: str = UserHeader) -> dict[str, object]:
-        def act(conn: psycopg.Connection) -> Outcome:
-            return processing.acknowledge(conn, alert_id, user, datetime.now(UTC), channels, body.note if body else "")
-
-        return _alarm_action(connect, act, broadcaster, metrics)
-
-    @app.post("/api/alerts/{alert_id}/pause")
-    def pause(alert_id: str, body: PauseBody | None = None, user: str = UserHeader) -> dict[str, object]:
-        seconds = body.seconds if body else 120.0
-
-        def act(conn: psycopg.Connection) -> Outcome:
-            return processing.pause(conn, alert_id, user, seconds, datetime.now(UTC), channels)
-
-        return _alarm_action(connect, act, broadcaster, metrics)
 
     @app.put("/api/responders/{responder_id}")
     def put_responder(responder_id: str, body: ResponderBody, user: str = UserHeader) -> dict[str, str]:
@@ -93,7 +83,7 @@ def add_routes(
         return {"id": responder_id}
 
     @app.get("/api/roster")
-    def get_roster(ward_id: str | None = Query(None)) -> list[dict[str, object]]:
+    def get_roster(ward_id: str | None = Query(None), user: str = UserHeader) -> list[dict[str, object]]:
         with connect() as conn:
             return [s.to_json() for s in roster_store.list_shifts(conn, ward_id, datetime.now(UTC))]
 
@@ -137,24 +127,3 @@ def add_routes(
             if not roster_store.clear_limit(conn, user, patient_id, rule, reason):
                 raise HTTPException(404, "no limit set")
         return {"deleted": True}
-
-
-def _alarm_action(
-    connect: Callable[[], psycopg.Connection], act: Callable[[psycopg.Connection], Outcome],
-    broadcaster: Broadcaster, metrics: AlertMetrics,
-) -> dict[str, object]:
-    with connect() as conn:
-        try:
-            with conn.transaction():
-                out = act(conn)
-        except processing.NotFound:
-            raise HTTPException(404, "no such alert") from None
-        except TransitionError as e:
-            raise HTTPException(409, str(e)) from None
-        metrics.observe(out)  # after the commit
-        assert out.alarm is not None
-        views = store.list_alerts(conn, limit=1, alert_id=out.alarm.id)
-        view = views[0].to_json()
-        broadcaster.publish(json.dumps(view))
-        return {**view, "transitions": [t.kind.value for t in out.transitions]}
-

@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     broker_cmds.add_parsers(sub)
     bench.add_parser(sub)
+    from alerts.console import cli as users_cli
+
+    users_cli.add_parser(sub)
 
     from alerts import eval_cli
 

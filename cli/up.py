@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 
+from alerts.console.seed import print_demo_users, seed_demo_users
 from cli.sim_cmd import demo_plan, seed_registry
 from embedded import mqtt_broker
 from storage.migrate import migrate
@@ -68,7 +69,10 @@ def up(a: argparse.Namespace) -> int:
         dsn = env["RPM_DATABASE_URL"]
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
             applied = migrate(conn)
-            seed_registry(conn, demo_plan(a.patients))
+            plan = demo_plan(a.patients)
+            seed_registry(conn, plan)
+            ward_id = plan.patients[0].ward_id
+            demo_users = seed_demo_users(conn, ward_id, plan.patients[0].patient_id)
         print(f"      schema ready (applied {applied or 'nothing new'}); {a.patients} patients registered",
               file=sys.stderr)
 
@@ -141,7 +145,8 @@ def up(a: argparse.Namespace) -> int:
 
         _step(6, total, f"simulated ward: {a.patients} patients (scenario demo-ward)")
         spawn("sim", "sim", "--patients", str(a.patients))
-        print(f"\nConsole: http://127.0.0.1:{a.port}/   (alerts API /api/alerts, health /healthz)", file=sys.stderr)
+        print(f"\nConsole: http://127.0.0.1:{a.port}/   (API docs /docs, health /healthz)", file=sys.stderr)
+        print_demo_users(demo_users)
         print("Press Ctrl-C to stop.\n", file=sys.stderr, flush=True)
 
         started = time.monotonic()

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer
 
+from alerts.console.users import Grant, create_user
 from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
 from runtime.mqtt import new_client
@@ -58,6 +59,8 @@ def test_readings_and_alert_flow_end_to_end(
     registry.add_device(db, "dev-e2e-1", DeviceKind.BEDSIDE_MONITOR)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=4)
     registry.assign(db, "dev-e2e-1", "PX1", start - timedelta(hours=1))
+    # The console's API needs a signed-in user who may see ward w1.
+    create_user(db, "test", "nurse.e2e", "E2E nurse", "e2e-Password-1", [Grant("nurse", "w1")])
 
     port = free_port()
     env = {
@@ -84,6 +87,11 @@ def test_readings_and_alert_flow_end_to_end(
                 return False
 
         wait_for(healthy, 90, "every stage healthy", svc)
+        login = httpx.post(f"{base}/api/auth/login", json={"username": "nurse.e2e", "password": "e2e-Password-1"},
+                           timeout=30)
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        assert httpx.get(f"{base}/api/alerts", timeout=5).status_code == 401  # no longer open
 
         # Minute 1 normal (HR 70), minute 2 tachycardic (HR 140): exactly one
         # window above the 130/min limit. Message 10 is sent twice (a device
@@ -104,7 +112,7 @@ def test_readings_and_alert_flow_end_to_end(
         wait_for(stored, 60, "360 readings in PostgreSQL", svc)
 
         def alerts() -> list[dict[str, object]] | None:
-            r = httpx.get(f"{base}/api/alerts", timeout=5)
+            r = httpx.get(f"{base}/api/alerts", headers=auth, timeout=5)
             r.raise_for_status()
             return r.json() or None
 
@@ -117,7 +125,8 @@ def test_readings_and_alert_flow_end_to_end(
         assert alert["window_start"] == (start + timedelta(minutes=1)).isoformat()
 
         # Give late duplicates a moment to (not) arrive, then check exact counts.
-        page = httpx.get(base + "/", timeout=5).text
+        with httpx.Client(cookies=login.cookies, follow_redirects=True, timeout=5) as browser:
+            page = browser.get(base + "/").text
         assert "Cảnh báo" in page and "/api/alerts/stream" in page
         rows = db.execute(
             "SELECT type, count(*), count(DISTINCT measured_at) FROM readings WHERE patient_id = 'PX1' GROUP BY type"

@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from alerts import processing
 from alerts.broadcast import Broadcaster
+from alerts.console import users
+from alerts.console.users import Grant
 from alerts.http import create_app
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import ChannelsEnabled
@@ -34,6 +36,19 @@ def console(db_dsn: str) -> Iterator[httpx.Client]:
         yield c
 
 
+PASSWORD = "Test-password-1"
+ROLES = {"lan": Grant("nurse", "w1"), "head.nurse": Grant("charge_nurse", "w1"), "dr.hung": Grant("clinician", None)}
+
+
+def auth(c: httpx.Client, db: psycopg.Connection, user: str) -> dict[str, str]:
+    """Bearer headers of a real signed-in user (created on first use)."""
+    if db.execute("SELECT 1 FROM users WHERE id = %s", (user,)).fetchone() is None:
+        users.create_user(db, "test", user, user, PASSWORD, [ROLES[user]])
+    r = c.post("/api/auth/login", json={"username": user, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
 def raise_one(db: psycopg.Connection) -> str:
     seed_ward(db, NOW)
     with db.transaction():
@@ -45,15 +60,18 @@ def raise_one(db: psycopg.Connection) -> str:
 def test_acknowledge_and_pause_over_http(console: httpx.Client, db: psycopg.Connection) -> None:
     alarm_id = raise_one(db)
     c = console
-    assert c.post(f"/api/alerts/{alarm_id}/pause").status_code == 422  # who? the header is required
-    r = c.post(f"/api/alerts/{alarm_id}/pause", json={"seconds": 60}, headers={"X-RPM-User": "lan"})
-    assert r.status_code == 200 and r.json()["state"] == "paused" and r.json()["transitions"] == ["paused"]
-    r = c.post(f"/api/alerts/{alarm_id}/ack", json={"note": "đã đến giường"}, headers={"X-RPM-User": "lan"})
+    assert c.post(f"/api/alerts/{alarm_id}/pause").status_code == 401  # who? sign-in is required
+    lan = auth(c, db, "lan")
+    r = c.post(f"/api/alerts/{alarm_id}/pause", json={"seconds": 60}, headers=lan)
+    assert r.status_code == 200 and r.json()["state"] == "paused" and r.json()["paused_until"] is not None
+    r = c.post(f"/api/alerts/{alarm_id}/ack", json={"note": "đã đến giường"}, headers=lan)
     assert r.status_code == 200 and r.json()["state"] == "acknowledged" and r.json()["acknowledged_by"] == "lan"
-    assert c.post(f"/api/alerts/{alarm_id}/ack", headers={"X-RPM-User": "lan"}).status_code == 409
-    assert c.post(f"/api/alerts/{alarm_id}/pause", headers={"X-RPM-User": "lan"}).status_code == 409
-    assert c.post("/api/alerts/unknown/ack", headers={"X-RPM-User": "lan"}).status_code == 404
-    detail = c.get(f"/api/alerts/{alarm_id}").json()
+    assert c.post(f"/api/alerts/{alarm_id}/ack", headers=lan).status_code == 409
+    assert c.post(f"/api/alerts/{alarm_id}/pause", headers=lan).status_code == 409
+    # An unknown id answers like another ward's alarm: existence is not leaked to a ward nurse.
+    assert c.post("/api/alerts/unknown/ack", headers=lan).status_code == 403
+    assert httpx.get(f"{str(c.base_url).rstrip('/')}/api/alerts/{alarm_id}", timeout=10).status_code == 401  # no session, no token
+    detail = c.get(f"/api/alerts/{alarm_id}", headers=lan).json()
     assert [(e["event"], e["actor"]) for e in detail["events"]] == [
         ("raised", "system"), ("paused", "lan"), ("acknowledged", "lan")]
     assert detail["events"][2]["detail"]["reason"] == "đã đến giường"
@@ -66,7 +84,7 @@ def test_acknowledge_and_pause_over_http(console: httpx.Client, db: psycopg.Conn
 def test_roster_editing_is_audited_and_routes_the_next_alarm(console: httpx.Client, db: psycopg.Connection) -> None:
     seed_ward(db, NOW)
     c = console
-    hdr = {"X-RPM-User": "head.nurse"}
+    hdr = auth(c, db, "head.nurse")
     assert c.put("/api/responders/mai", json={"display_name": "Mai", "phone": "+84900000009"},
                  headers=hdr).status_code == 200
     shift = {"responder_id": "mai", "role": "nurse", "ward_id": "w1", "beds": ["03"],
@@ -82,14 +100,15 @@ def test_roster_editing_is_audited_and_routes_the_next_alarm(console: httpx.Clie
     assert out is not None and out.dispatches[0].route is not None
     assert set(out.dispatches[0].route.recipients) == {"lan", "mai"}  # both rostered for bed 03 now
     assert c.delete(f"/api/roster/{r.json()['id']}", headers=hdr).status_code == 200
-    audit = db.execute("SELECT actor, action FROM audit_log WHERE actor = 'head.nurse' ORDER BY id").fetchall()
+    audit = db.execute("SELECT actor, action FROM audit_log WHERE actor = 'head.nurse' AND action <> 'auth.login'"
+                       " ORDER BY id").fetchall()
     assert audit == [("head.nurse", "responder.upsert"), ("head.nurse", "roster.add"), ("head.nurse", "roster.remove")]
 
 
 def test_per_patient_limit_override_is_audited_and_applied(console: httpx.Client, db: psycopg.Connection) -> None:
     seed_ward(db, NOW)
     c = console
-    hdr = {"X-RPM-User": "dr.hung"}
+    hdr = auth(c, db, "dr.hung")
     body = {"limit": 85, "reason": "COPD, target 88-92 % (BTS)"}
     assert c.put("/api/patients/P1/limits/spo2_low", json=body, headers=hdr).status_code == 200
     assert c.put("/api/patients/P1/limits/news2_high", json=body, headers=hdr).status_code == 422
@@ -106,6 +125,7 @@ def test_per_patient_limit_override_is_audited_and_applied(console: httpx.Client
     assert c.delete("/api/patients/P1/limits/spo2_low", params={"reason": "exacerbation over"},
                     headers=hdr).status_code == 200
     audit = db.execute("SELECT action, detail->>'limit', detail->>'previous' FROM audit_log WHERE actor = 'dr.hung'"
+                       " AND action <> 'auth.login'"
                        " ORDER BY id").fetchall()
     assert audit == [("alarm_limit.set", "85.0", None), ("alarm_limit.read", None, None),
                      ("alarm_limit.clear", None, "85.0")]

@@ -21,6 +21,8 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
+from alerts.console import users
+from alerts.console.users import Grant
 from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
 from storage import registry
@@ -85,12 +87,18 @@ def test_restart_keeps_timers_and_sends_nothing_twice(
         wait_for(lambda: _sms(gateway, cand.id)["+84900000003"] == 1, 60,
                  "second escalation to the rapid response team", svc)
 
-        # Acknowledge over the API while listening on the live stream.
+        # Acknowledge over the API while listening on the live stream, signed in as the bed nurse.
+        users.create_user(db, "test", "tuan", "Tuấn", "Test-password-1", [Grant("nurse", "w1")])
+        login = httpx.post(f"{base}/api/auth/login", json={"username": "tuan", "password": "Test-password-1"},
+                           timeout=10)
+        assert login.status_code == 200, login.text
+        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
         seen: list[dict[str, object]] = []
         listening = threading.Event()
 
         def listen() -> None:
-            with httpx.stream("GET", f"{base}/api/alerts/stream", timeout=30) as r:
+            with httpx.stream("GET", f"{base}/api/alerts/stream", timeout=30, headers=bearer) as r:
+                assert r.status_code == 200
                 for line in r.iter_lines():
                     listening.set()
                     if line.startswith("data: "):
@@ -100,7 +108,7 @@ def test_restart_keeps_timers_and_sends_nothing_twice(
         t = threading.Thread(target=listen, daemon=True)
         t.start()
         assert listening.wait(20)
-        r = httpx.post(f"{base}/api/alerts/{cand.id}/ack", headers={"X-RPM-User": "tuan"}, timeout=10)
+        r = httpx.post(f"{base}/api/alerts/{cand.id}/ack", timeout=10, headers=bearer)
         assert r.status_code == 200, svc.logs()
         t.join(20)
         assert seen and seen[0]["id"] == cand.id and seen[0]["state"] == "acknowledged"

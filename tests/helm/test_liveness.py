@@ -11,7 +11,7 @@ import time
 from prometheus_client import CollectorRegistry
 
 from runtime.health import Health, beat_from_loop
-from storage.sink import SinkMetrics, write_with_retry
+from storage.sink import SinkMetrics, Writer
 
 
 def _alive_throughout(hc: Health, seconds: float) -> bool:
@@ -50,11 +50,8 @@ def test_sink_stays_alive_while_the_database_is_down() -> None:
     metrics = SinkMetrics(CollectorRegistry())
     stop = threading.Event()
     # Nothing listens on port 1: every connection attempt fails at once.
-    t = threading.Thread(
-        target=write_with_retry,
-        args=("postgresql://127.0.0.1:1/none?connect_timeout=1", None, [], metrics, hc, stop),
-        daemon=True,
-    )
+    writer = Writer("postgresql://127.0.0.1:1/none?connect_timeout=1", "test-sink", metrics, hc, stop)
+    t = threading.Thread(target=writer.write, args=([],), daemon=True)
     t.start()
     try:
         assert _alive_throughout(hc, 1.5)

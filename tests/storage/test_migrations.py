@@ -15,8 +15,10 @@ TABLES = {
     "wards", "patients", "devices", "assignments", "roles", "users", "user_roles", "audit_log",
     "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
-    "schema_migrations",
+    "schema_migrations", "console_sessions", "login_attempts",
 }
+# Every migration version in order (0200: console sign-in, alerts/console).
+VERSIONS = [1, 2, 3, 100, 200]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
@@ -27,14 +29,14 @@ def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
 
 def test_every_backend_has_every_version() -> None:
     for backend in Backend:
-        assert [m.version for m in available(backend)] == [1, 2, 3, 100]
+        assert [m.version for m in available(backend)] == VERSIONS
     pg, ts = available(Backend.POSTGRES)[2].sql, available(Backend.TIMESCALEDB)[2].sql
     assert "PARTITION BY RANGE (measured_at)" in pg and "create_hypertable('readings'" in ts
 
 
 def test_migrate_empty_then_again(empty_dsn: str) -> None:
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        assert migrate(conn, now=NOW) == [1, 2, 3, 100]
+        assert migrate(conn, now=NOW) == VERSIONS
         assert recorded(conn) is Backend.POSTGRES
         objects = _objects(conn)
         assert TABLES <= {name for name, _ in objects}
@@ -46,7 +48,7 @@ def test_migrate_empty_then_again(empty_dsn: str) -> None:
         assert _objects(conn) == objects
         rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
         assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres"),
-                        (100, "alarm_lifecycle", "postgres")]
+                        (200, "console", "postgres")]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
@@ -61,7 +63,7 @@ def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [[], [1, 2, 3, 100]]
+    assert sorted(results) == [[], VERSIONS]
 
 
 def test_backend_is_never_switched(db: psycopg.Connection) -> None:
@@ -96,7 +98,8 @@ def test_audit_log_and_alert_events_are_append_only(db: psycopg.Connection) -> N
 
 
 def test_roles_seeded_and_user_role_unique_per_ward(db: psycopg.Connection) -> None:
-    assert {r[0] for r in db.execute("SELECT id FROM roles")} == {"nurse", "clinician", "patient", "auditor", "admin"}
+    assert {r[0] for r in db.execute("SELECT id FROM roles")} == {"nurse", "clinician", "patient", "auditor", "admin",
+                                                                     "charge_nurse"}  # 0200 (console)
     db.execute("INSERT INTO wards VALUES ('w1', 'Ward 1')")
     db.execute("INSERT INTO users (id, display_name) VALUES ('u1', 'Nguyễn Thị Lan')")
     db.execute("INSERT INTO user_roles (user_id, role_id, ward_id, granted_by) VALUES ('u1', 'nurse', 'w1', 'admin')")
@@ -117,7 +120,7 @@ def test_rpm_db_migrate_and_maintain_commands(
         assert main(list(args)) == 0
         return capsys.readouterr().out
 
-    assert rpm("db", "migrate").strip() == "applied migrations: [1, 2, 3, 100]"
+    assert rpm("db", "migrate").strip() == f"applied migrations: {VERSIONS}"
     assert rpm("db", "migrate").strip() == "database is up to date"
     out = rpm("db", "maintain")
     assert "backend: postgres" in out and "aggregates: 0 patient-vital-hours refreshed" in out

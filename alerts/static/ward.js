@@ -1,0 +1,124 @@
+// Ward view: beds with latest vitals, NEWS2 and signal status; the alarm queue with acknowledge and pause;
+// live over server-sent events (alarm changes at once, a full ward snapshot every few seconds).
+"use strict";
+(() => {
+  const {t, el, api, value, unitOf, number, toDisplay, ago, time, alarmText, roles} = RPM;
+  const root = document.querySelector(".ward");
+  const wardId = root.dataset.ward;
+  const RANK = {high: 0, medium: 1, low: 2};
+  const VITALS = ["heart_rate", "spo2", "resp_rate", "temperature", "bp", "glucose"];
+  let beds = [], alarms = new Map(), skew = 0;  // skew: server clock minus ours
+  const isCharge = roles.has("charge_nurse");
+  const now = () => Date.now() + skew;
+
+  // A paused alarm whose pause has run out sounds again (until the lifecycle records it).
+  function sounding(a) {
+    return a.state === "active" || a.state === "escalated" ||
+      (a.state === "paused" && a.paused_until && new Date(a.paused_until).getTime() <= now());
+  }
+  function sortKey(a) { return [sounding(a) ? 0 : 1, RANK[a.priority] ?? 3, new Date(a.raised_at).getTime()]; }
+  function cmp(a, b) { const x = sortKey(a), y = sortKey(b); for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; }
+
+  async function act(a, action, btn) {
+    btn.disabled = true;
+    try {
+      const updated = await api(`/api/alerts/${encodeURIComponent(a.id)}/${action}`, {method: "POST", body: action === "pause" ? {seconds: 120} : {}});
+      alarms.set(updated.id, updated); render();
+    } catch (e) { btn.disabled = false; alert(t("action.failed", {message: e.message})); }
+  }
+  function alarmItem(a) {
+    const snd = sounding(a);
+    const meta = [];
+    if (a.acknowledged_by && a.state === "acknowledged") meta.push(t("action.acked_by", {user: a.acknowledged_by, time: time(a.acknowledged_at)}));
+    if (a.state === "paused" && !snd) meta.push(t("action.paused_until", {time: time(a.paused_until)}));
+    if (a.escalated_to) meta.push(t("action.escalated_to", {target: t(`target.${a.escalated_to}`)}));
+    const buttons = el("div", {class: "buttons"});
+    if (snd || a.state === "paused") buttons.append(el("button", {type: "button", class: "ack", onclick: e => act(a, "ack", e.currentTarget)}, t("action.ack")));
+    if (snd) buttons.append(el("button", {type: "button", class: "pause secondary", onclick: e => act(a, "pause", e.currentTarget)}, t("action.pause")));
+    const stateText = a.escalated_to && a.state === "escalated" ? "" : t(`state.${snd && a.state === "paused" ? "active" : a.state}`);
+    return el("li", {class: `alarm ${a.priority}${snd ? " sounding" : ""}`, "data-alert-id": a.id, "data-state": a.state, "data-priority": a.priority},
+      el("div", {class: "what"}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`)),
+         a.bed ? t("ward.bed", {bed: a.bed}) + " · " : "", alarmText(a)),
+      el("div", {class: "meta"}, `${a.display_name || a.patient_id} · ${ago(a.raised_at, now())}`,
+         el("span", {class: "state"}, [stateText, ...meta].filter(Boolean).map(x => " · " + x).join(""))),
+      buttons);
+  }
+  function vitalCell(b, type) {
+    const v = Object.fromEntries(b.vitals.map(x => [x.type, x]));
+    let text = "–";
+    if (type === "bp") {
+      if (v.bp_systolic) text = `${Math.round(v.bp_systolic.value)}/${v.bp_diastolic ? Math.round(v.bp_diastolic.value) : "–"}`;
+      return [el("span", {class: "l"}, t("vital.bp")), el("span", {class: "v", "data-vital": "bp"}, text)];
+    }
+    if (!v[type]) return type === "glucose" ? [] : [el("span", {class: "l"}, t(`vital.${type}`)), el("span", {class: "v", "data-vital": type}, "–")];
+    const unit = unitOf(type);
+    return [el("span", {class: "l"}, t(`vital.${type}`)),
+            el("span", {class: "v", "data-vital": type}, number(type, toDisplay(type, v[type].value)), el("small", {}, unit === "%" ? unit : ` ${unit}`))];
+  }
+  function bedCard(b, open) {
+    const worst = open.filter(sounding).sort(cmp)[0];
+    const n2 = b.news2;
+    return el("a", {class: `bed${worst ? " alarm-" + worst.priority : ""}`, href: `/patients/${encodeURIComponent(b.patient_id)}`,
+                    "data-patient": b.patient_id, "data-bed": b.bed || "", title: t("ward.open_record")},
+      el("div", {class: "head"}, el("span", {class: "bedno"}, t("ward.bed", {bed: b.bed || "?"})),
+         n2 ? el("span", {class: `news2 band-${n2.band}`, "data-news2": n2.total, title: t(`band.${n2.band}`)}, `NEWS2 ${n2.total}${n2.complete ? "" : "+"}`)
+            : el("span", {class: "news2"}, t("news2.none"))),
+      el("div", {class: "name"}, b.display_name),
+      el("div", {class: "vitals"}, VITALS.map(type => vitalCell(b, type))),
+      el("div", {class: "head small"}, el("span", {class: `signal ${b.signal}`, "data-signal": b.signal}, t(`signal.${b.signal}`)),
+         el("span", {class: "muted"}, b.last_seen ? ago(b.last_seen, now()) : t("ward.no_data"))),
+      open.length ? el("div", {class: "small error"}, t("ward.alarm_count", {n: open.length})) : null);
+  }
+  function render() {
+    const list = [...alarms.values()].filter(a => a.state !== "resolved").sort(cmp);
+    const escalated = list.filter(a => a.state === "escalated");
+    // The charge nurse sees escalated alarms in their own panel, not twice.
+    const queued = isCharge ? list.filter(a => a.state !== "escalated") : list;
+    document.getElementById("alarm-list").replaceChildren(...queued.map(alarmItem));
+    document.getElementById("no-alarms").hidden = queued.length > 0;
+    const esc = document.getElementById("escalations");
+    esc.hidden = !isCharge;
+    document.getElementById("escalated-list").replaceChildren(...(escalated.length ? escalated.map(alarmItem)
+      : [el("li", {class: "muted"}, t("ward.no_escalated"))]));
+    const byPatient = new Map();
+    for (const a of list) { if (!byPatient.has(a.patient_id)) byPatient.set(a.patient_id, []); byPatient.get(a.patient_id).push(a); }
+    document.getElementById("bed-grid").replaceChildren(...beds.map(b => bedCard(b, byPatient.get(b.patient_id) || [])));
+    const live = list.filter(sounding);
+    const high = live.some(a => a.priority === "high");
+    document.getElementById("high-banner").hidden = !high;
+    AlarmSound.set(high ? "high" : (live.some(a => a.priority === "medium") ? "medium" : "off"));
+    document.getElementById("sound-blocked").hidden = !(live.length && AlarmSound.enabled && AlarmSound.blocked());
+  }
+  function applySnapshot(w) {
+    skew = new Date(w.server_time).getTime() - Date.now();
+    beds = w.beds;
+    alarms = new Map(w.alarms.map(a => [a.id, a]));
+    render();
+  }
+  const status = document.getElementById("stream-status");
+  function setStatus(state) { status.dataset.state = state; status.textContent = t(`ward.stream_${state}`); }
+  function connect() {
+    const es = new EventSource(root.dataset.stream);
+    es.onopen = () => setStatus("live");
+    es.addEventListener("ward", ev => { setStatus("live"); applySnapshot(JSON.parse(ev.data)); });
+    es.addEventListener("alert", ev => { const a = JSON.parse(ev.data); alarms.set(a.id, a); render(); });
+    es.addEventListener("signed_out", () => { es.close(); RPM.signedOut(); });
+    es.onerror = () => {
+      setStatus("lost");
+      // EventSource retries by itself; a 401/403 closes it for good: find out which.
+      if (es.readyState === EventSource.CLOSED) api("/api/me").then(() => setTimeout(connect, 3000)).catch(() => {});
+    };
+  }
+  const toggle = document.getElementById("sound-toggle");
+  toggle.addEventListener("click", () => { toggle.textContent = t(AlarmSound.toggle() ? "ward.sound_on" : "ward.sound_off"); render(); });
+  document.getElementById("sound-blocked").addEventListener("click", () => { AlarmSound.unlock(); setTimeout(render, 200); });
+  // Patients monitored at home have no bed: clinicians who see every ward find them here.
+  if (roles.has("clinician")) api("/api/patients?home=true").then(list => {
+    if (!list.length) return;
+    document.getElementById("home-patient-list").replaceChildren(...list.map(p =>
+      el("li", {}, el("a", {href: `/patients/${encodeURIComponent(p.id)}`, "data-patient": p.id}, `${p.display_name} (${p.id})`))));
+    document.getElementById("home-patients").hidden = false;
+  }).catch(() => {});
+  setInterval(render, 15000);  // ages ("3 min ago") and pause ends move on between pushes
+  connect();
+})();
