@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,10 +32,9 @@ import psycopg
 from kafka import KafkaConsumer
 
 from alerts.bench_probe import Probe, probe_topics
-from embedded.kafka_mock import MockKafka
+from alerts.local_pipeline import Infra, Processes
 from embedded.ports import free_port
 from runtime.mqtt import new_client
-from storage.migrate import migrate
 from wire import topics
 from wire.messages import DeviceKind, DeviceReading, Telemetry
 from wire.topics import telemetry_topic
@@ -121,14 +117,8 @@ class CandidateWatch:
         self._t.join(timeout=10)
 
 
-def _setup_db(dsn: str, patients: list[str], prefix: str) -> str:
-    schema = f"bench_{prefix.strip('.')}"
+def _register(dsn: str, patients: list[str]) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in dsn else "?"
-    sdsn = f"{dsn}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(sdsn, autocommit=True) as conn:
-        migrate(conn)
         conn.execute("INSERT INTO wards (id, name) VALUES ('bench', 'Bench ward')")
         since = datetime.now(UTC) - timedelta(hours=1)
         with conn.cursor() as cur:
@@ -138,7 +128,6 @@ def _setup_db(dsn: str, patients: list[str], prefix: str) -> str:
                             [(f"d{p}", DeviceKind.BEDSIDE_MONITOR.value) for p in patients])
             cur.executemany("INSERT INTO assignments (device_id, patient_id, started_at) VALUES (%s, %s, %s)",
                             [(f"d{p}", p, since) for p in patients])
-    return sdsn
 
 
 def _message(device: str, seq: int, t: datetime, hr: float) -> bytes:
@@ -154,25 +143,21 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     prefix = f"b{uuid.uuid4().hex[:8]}."
     patients = [f"{prefix.strip('.')}p{i:04d}" for i in range(args.patients)]
     per_minute = max(1, int(args.patients * args.alarm_share))
-    with tempfile.TemporaryDirectory(prefix="rpmbench") as tmp, _Infra(Path(tmp), prefix) as infra:
-        dsn = _setup_db(infra.dsn, patients, prefix)
+    with tempfile.TemporaryDirectory(prefix="rpmbench") as tmp, \
+            Infra(Path(tmp), prefix, probe_topics(prefix)) as infra:
+        _register(infra.dsn, patients)
         port = free_port()
-        env = {**os.environ, "RPM_DATABASE_URL": dsn, "RPM_MQTT_URL": infra.mqtt_url,
-               "RPM_MQTT_V5": "true" if infra.v5 else "false", "RPM_KAFKA_BOOTSTRAP": infra.kafka.bootstrap,
-               "RPM_TOPIC_PREFIX": prefix, "RPM_HTTP_PORT": str(port), "RPM_DATA_DIR": f"{tmp}/streams",
-               "RPM_BRIDGE_INSTANCE": f"bench-{prefix.strip('.')}", "RPM_LOG_LEVEL": "WARNING",
-               # Every device publishes: windows close on the reading that passes their end (the
-               # trigger measured here), not on the wall-clock timer that exists for silent sensors.
-               "RPM_WALL_CLOSE_S": "3600"}
-        procs = [subprocess.Popen([sys.executable, "-m", "cli.main", name], env=env, cwd=Path(__file__).parent.parent,
-                                  stdout=open(f"{tmp}/{name}.log", "ab"), stderr=subprocess.STDOUT)
-                 for name in ("bridge", "streams", "sink", "alerts")]
-        try:
+        # Every device publishes: windows close on the reading that passes their end (the trigger
+        # measured here), not on the wall-clock timer that exists for silent sensors.
+        env = infra.env(RPM_HTTP_PORT=str(port), RPM_DATA_DIR=f"{tmp}/streams", RPM_WALL_CLOSE_S="3600")
+        with Processes(env, Path(tmp)) as procs:
+            for name in ("bridge", "streams", "sink", "alerts"):
+                procs.start(name)
             base = f"http://127.0.0.1:{port}"
-            _wait_healthy(base, procs, tmp)
+            _wait_healthy(base, procs)
             sse = Sse(f"{base}/api/alerts/stream")
             sse.connected.wait(30)
-            probe = Probe(infra.mqtt_url, infra.v5, infra.kafka.bootstrap, prefix, dsn)
+            probe = Probe(infra.mqtt_url, infra.v5, infra.kafka.bootstrap, prefix, infra.dsn)
             probe.start()
             watch = CandidateWatch(infra.kafka.bootstrap, f"{prefix}{topics.ALERT_CANDIDATES}")
             _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
@@ -183,20 +168,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             deadline = time.time() + 90
             while time.time() < deadline and any(k not in sse.first for k in triggers):
                 time.sleep(0.5)
-            with psycopg.connect(dsn) as conn:  # did the pipeline keep up? (the sink is a separate consumer)
+            with psycopg.connect(infra.dsn) as conn:  # did the pipeline keep up? (the sink is a separate consumer)
                 stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
             probe.stop()
             watch.stop()
-        finally:
-            for p in procs:
-                p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-            with psycopg.connect(infra.dsn, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA IF EXISTS bench_{prefix.strip('.')} CASCADE")
     lat = [(sse.first[k] - t) * 1000.0 for k, t in triggers.items() if k in sse.first]
     to_raise = [(sse.raised[k] - t) * 1000.0 for k, t in triggers.items() if k in sse.raised]
     to_candidate = [(watch.seen[k] - t) * 1000.0 for k, t in triggers.items() if k in watch.seen]
@@ -218,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _publish(
-    infra: _Infra, patients: list[str], per_minute: int, args: argparse.Namespace
+    infra: Infra, patients: list[str], per_minute: int, args: argparse.Namespace
 ) -> tuple[dict[tuple[str, str], float], int]:
     """Publish in real time; return, per expected alarm (patient, window start), the trigger's publish time,
     and the number of messages published."""
@@ -264,13 +239,10 @@ def _publish(
     return triggers, seq * len(patients)
 
 
-def _wait_healthy(base: str, procs: list[subprocess.Popen[bytes]], logdir: str) -> None:
+def _wait_healthy(base: str, procs: Processes) -> None:
     deadline = time.time() + 120
     while time.time() < deadline:
-        if any(p.poll() is not None for p in procs):
-            tails = "\n".join(f"--- {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-15:])
-                              for f in sorted(Path(logdir).glob("*.log")))
-            raise RuntimeError(f"a service exited:\n{tails}")
+        procs.check()
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 _say("pipeline healthy")
@@ -278,37 +250,4 @@ def _wait_healthy(base: str, procs: list[subprocess.Popen[bytes]], logdir: str) 
         except httpx.HTTPError:
             pass
         time.sleep(1)
-    raise RuntimeError("pipeline not healthy after 120 s")
-
-
-class _Infra:
-    """PostgreSQL and MQTT from the environment or embedded; always a fresh Kafka mock with every topic."""
-
-    def __init__(self, tmp: Path, prefix: str) -> None:
-        self.tmp, self.prefix = tmp, prefix
-        self._cleanup: list[object] = []
-
-    def __enter__(self) -> _Infra:
-        self.dsn = os.environ.get("RPM_DATABASE_URL", "")
-        if not self.dsn:
-            from embedded import postgres
-
-            self.dsn, server = postgres.start(self.tmp / "pg")
-            self._cleanup.append(server.cleanup)
-        self.mqtt_url = os.environ.get("RPM_MQTT_URL", "")
-        self.v5 = os.environ.get("RPM_MQTT_V5", "true").lower() != "false"
-        if not self.mqtt_url:
-            from embedded import mqtt_broker
-
-            broker = mqtt_broker.start(self.tmp / "mqtt")
-            self.mqtt_url, self.v5 = broker.url, broker.supports_v5
-            self._cleanup.append(broker.stop)
-        self.kafka = MockKafka()
-        self.kafka.create_topics([*topics.all_topics(self.prefix), *probe_topics(self.prefix)])
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.kafka.close()
-        for c in reversed(self._cleanup):
-            c()  # type: ignore[operator]
-
+    raise RuntimeError(f"pipeline not healthy after 120 s:\n{procs.tails()}")

@@ -4,7 +4,9 @@ Scenarios:
 
 - ``synthetic-ward`` (built in, ``alerts.eval_synthetic``): a generated
   candidate stream with ground truth, until the simulator's scenarios run;
-- any other NAME: ``NAME.labels.json`` and ``NAME.candidates.jsonl`` in
+- ``--pipeline``: the simulator's scenario NAME through bridge and stream
+  workers (``alerts.eval_pipeline``);
+- any other NAME: ``NAME.labels.json[l]`` and ``NAME.candidates.jsonl`` in
   ``--scenario-dir`` (format in ``alerts.eval_labels``), e.g. written by
   running a simulator scenario through the pipeline and saving the
   ``rpm.alert-candidates.v1`` topic; ``--labels``/``--candidates`` name the
@@ -45,37 +47,84 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--grace-min", type=float, default=30.0,
                    help="an alarm up to this long after an event's end matches it")
     p.add_argument("--ack-after-s", type=float, default=120.0, help="modelled nurse response time")
+    p.add_argument("--pipeline", action="store_true",
+                   help="run the simulator scenario NAME through bridge and stream workers (minutes)")
+    p.add_argument("--speed", type=float, default=60.0, help="--pipeline: simulated seconds per wall second")
     p.add_argument("--json", action="store_true", help="print one JSON object only")
     p.set_defaults(func=run_cli)
+    cap = names.add_parser("capture", help="save the alert candidates topic to a JSONL file (for eval alarms)")
+    cap.add_argument("--out", type=Path, required=True)
+    cap.add_argument("--idle-s", type=float, default=10.0, help="stop after this long without a new candidate")
+    cap.set_defaults(func=capture)
 
 
-def load(a: argparse.Namespace) -> tuple[list[AlertCandidate], eval_labels.ScenarioLabels]:
+def capture(a: argparse.Namespace) -> int:
+    """Everything on rpm.alert-candidates.v1 from the start (RPM_KAFKA_BOOTSTRAP, RPM_TOPIC_PREFIX)."""
+    from kafka import KafkaConsumer
+
+    from runtime.settings import KafkaConn, RpmSettings, load
+    from wire import topics
+
+    class CaptureSettings(RpmSettings, KafkaConn):
+        pass
+
+    s = load(CaptureSettings)
+    consumer = KafkaConsumer(
+        f"{s.topic_prefix}{topics.ALERT_CANDIDATES}", bootstrap_servers=s.kafka_bootstrap.split(","),
+        api_version=(2, 3, 0), auto_offset_reset="earliest", consumer_timeout_ms=int(a.idle_s * 1000),
+    )
+    n = 0
+    with a.out.open("w", encoding="utf-8") as f:
+        for rec in consumer:
+            f.write(rec.value.decode() + "\n")
+            n += 1
+    consumer.close()
+    print(f"{n} candidates written to {a.out}", file=sys.stderr)
+    return 0
+
+
+Loaded = tuple[list[AlertCandidate], eval_labels.ScenarioLabels, list[eval_replay.RaisedAlarm] | None]
+
+
+def load(a: argparse.Namespace) -> Loaded:
+    """Candidates, ground truth, and naive alarms from raw readings when the run has them."""
+    if a.pipeline:
+        from alerts.eval_pipeline import run_scenario
+
+        return run_scenario(a.scenario, a.speed, a.seed)
     if a.scenario in BUILT_IN and a.labels is None and a.candidates is None:
-        return eval_synthetic.generate(eval_synthetic.SyntheticSpec(a.patients, a.days, a.seed))
+        cands, labels = eval_synthetic.generate(eval_synthetic.SyntheticSpec(a.patients, a.days, a.seed))
+        return cands, labels, None
     labels = a.labels or a.scenario_dir / f"{a.scenario}.labels.json"
+    if a.labels is None and not labels.exists():
+        labels = labels.with_suffix(".jsonl")  # the simulator's own labels file
     cands = a.candidates or a.scenario_dir / f"{a.scenario}.candidates.jsonl"
-    return eval_labels.load_candidates(cands), eval_labels.load_labels(labels)
+    return eval_labels.load_candidates(cands), eval_labels.load_labels(labels), None
 
 
 def evaluate(
     candidates: list[AlertCandidate], labels: eval_labels.ScenarioLabels, grace: timedelta = timedelta(minutes=30),
-    ack_after_s: float = 120.0,
+    ack_after_s: float = 120.0, naive_raw: list[eval_replay.RaisedAlarm] | None = None,
 ) -> dict[str, object]:
+    """``naive_raw``: naive alarms from the raw readings; without them, from the candidate stream."""
     evals = [Evaluation.from_candidate(c) for c in candidates]
     replay = eval_replay.Replay(ack_after_s=ack_after_s)
     for ev in sorted(evals, key=lambda e: e.window_end):
         replay.feed(ev)
     smart = eval_metrics.quality(replay.finish(labels.end), labels, grace)
-    naive = eval_metrics.quality(eval_replay.naive_alarms(evals), labels, grace)
-    return eval_metrics.report(labels.scenario, smart, naive, labels)
+    naive_set = naive_raw if naive_raw is not None else eval_replay.naive_alarms(evals)
+    naive = eval_metrics.quality(naive_set, labels, grace)
+    out = eval_metrics.report(labels.scenario, smart, naive, labels)
+    out["naive_basis"] = "raw readings" if naive_raw is not None else "candidates"
+    return out
 
 
 def run_cli(a: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"loading scenario {a.scenario}", file=sys.stderr)
-    candidates, labels = load(a)
+    candidates, labels, naive_raw = load(a)
     print(f"replaying {len(candidates)} candidates, {len(labels.events)} labelled events", file=sys.stderr)
-    result = evaluate(candidates, labels, timedelta(minutes=a.grace_min), a.ack_after_s)
+    result = evaluate(candidates, labels, timedelta(minutes=a.grace_min), a.ack_after_s, naive_raw)
     result["candidates"] = len(candidates)
     result["elapsed_s"] = round(time.monotonic() - started, 2)
     if a.json:

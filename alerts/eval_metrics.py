@@ -53,7 +53,7 @@ def matches(a: RaisedAlarm, e: LabelledEvent, labels: ScenarioLabels, grace: tim
 
 def quality(alarms: list[RaisedAlarm], labels: ScenarioLabels, grace: timedelta = timedelta(minutes=30)) -> Quality:
     patients = set(labels.patients)
-    mine = [a for a in alarms if a.patient_id in patients and labels.start <= a.at <= labels.end]
+    mine = [a for a in alarms if (not patients or a.patient_id in patients) and labels.start <= a.at <= labels.end]
     clinical = [a for a in mine if is_clinical(a.rule)]
     technical = len(mine) - len(clinical)
     targets = [e for e in labels.events if e.clinical]
@@ -83,7 +83,7 @@ def quality(alarms: list[RaisedAlarm], labels: ScenarioLabels, grace: timedelta 
 
 def report(scenario: str, smart: Quality, naive: Quality, labels: ScenarioLabels) -> dict[str, object]:
     """The ``rpm eval alarms --json`` object: smart figures, the same prefixed ``naive_``, and the reduction."""
-    out: dict[str, object] = {"scenario": scenario, "patients": len(labels.patients),
+    out: dict[str, object] = {"scenario": scenario, "patients": len(labels.patients) or labels.patient_count,
                               "patient_days": round(labels.patient_days, 3)}
     for prefix, q in (("", smart), ("naive_", naive)):
         out.update({

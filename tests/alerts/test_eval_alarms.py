@@ -13,7 +13,7 @@ from alerts.eval_labels import LabelledEvent, ScenarioLabels
 from alerts.eval_replay import RaisedAlarm, Replay, naive_alarms
 from alerts.suppression import Evaluation
 from cli.main import main
-from wire.messages import Priority
+from wire.messages import AlertCandidate, Priority
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -96,3 +96,54 @@ def test_cli_reads_a_scenario_from_files(tmp_path: Path, capsys: pytest.CaptureF
     out = json.loads(capsys.readouterr().out)
     assert out["scenario"] == "from-files" and out["candidates"] == len(cands) and out["patients"] == 4
     assert out["naive_alarms"] >= out["alarms"]
+
+
+def test_the_simulators_labels_file_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The contract with firmware_sim: its JSON-lines ground truth, written by its own LabelSink."""
+    from firmware_sim.labels import Label, LabelCategory, LabelSink
+
+    path = tmp_path / "mini.labels.jsonl"
+    sink = LabelSink(path)
+    sink.add(Label(category=LabelCategory.RUN, type="run", start=T0, end=m(24 * 60),
+                   detail={"scenario": "mini", "patients": 2}))
+    sink.add(Label(category=LabelCategory.CLINICAL, type="tachyarrhythmia", patient_id="A", start=m(60), end=m(80)))
+    sink.add(Label(category=LabelCategory.ARTIFACT, type="motion_artifact", patient_id="B", device_id="d-B",
+                   start=m(30), end=m(31)))
+    sink.close()
+    labels = eval_labels.load_labels(path)
+    assert (labels.scenario, labels.patient_count, labels.patient_days) == ("mini", 2, 2.0)
+    (af, motion) = labels.events
+    assert af.clinical and af.rules is not None and "heart_rate_high" in af.rules and not motion.clinical
+    cands = [_cand("A", "heart_rate_high", s) for s in range(3600, 3700, 5)]  # 100 s of AF from minute 60
+    cands += [_cand("B", "spo2_low", s, severity=30.0) for s in range(1800, 1830, 5)]  # the motion artifact
+    (tmp_path / "mini.candidates.jsonl").write_text("".join(c.model_dump_json() + "\n" for c in cands))
+    assert main(["eval", "alarms", "--scenario", "mini", "--scenario-dir", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["patients"] == 2 and out["sensitivity"] == 1.0 and out["alarms"] == 2 and out["ppv"] == 0.5
+
+
+def _cand(patient: str, rule: str, second: int, severity: float = 15.0) -> AlertCandidate:
+    t = T0 + timedelta(seconds=second)
+    return AlertCandidate(id=AlertCandidate.make_id(patient, rule, t), patient_id=patient, rule=rule,
+                          priority=Priority.HIGH, severity=severity, value=1.0, window_start=t, window_end=t,
+                          detected_at=t, message=rule)
+
+
+def test_naive_alarms_from_raw_readings_fire_at_every_excursion() -> None:
+    from alerts.eval_naive import naive_from_readings
+    from wire.messages import Reading, ReadingBatch
+    from wire.units import ReadingType
+
+    def batch(second: int, hr: float, spo2: float, scale: int = 1) -> ReadingBatch:
+        t = T0 + timedelta(seconds=second)
+        return ReadingBatch(patient_id="A", device_id="d", seq=second, sent_at=t, received_at=t, spo2_scale=scale,
+                            readings=(Reading(type=ReadingType.HEART_RATE, t=t, value=hr),
+                                      Reading(type=ReadingType.SPO2, t=t, value=spo2)))
+
+    hr = [72, 135, 140, 72, 150, 72, 72]  # two excursions above 130/min
+    got = naive_from_readings([batch(i, v, 97) for i, v in enumerate(hr)])
+    assert [(a.rule, a.at) for a in got] == [("heart_rate_high", T0 + timedelta(seconds=1)),
+                                             ("heart_rate_high", T0 + timedelta(seconds=4))]
+    # 88 % alarms on NEWS2 scale 1, not on scale 2 (target 88-92 %).
+    assert [a.rule for a in naive_from_readings([batch(0, 72, 88)])] == ["spo2_low"]
+    assert naive_from_readings([batch(0, 72, 88, scale=2)]) == []
