@@ -69,7 +69,7 @@ def test_only_the_wards_staff_may_act_and_refusals_are_409(console: Console, ala
         assert twice.status_code == 409 and "nurse.a" in twice.json()["message"]
     with console.connect() as conn:
         events = [r[0] for r in conn.execute("SELECT event FROM alert_events WHERE alert_id = %s ORDER BY id", (alarm,))]
-        note = conn.execute("SELECT detail ->> 'note' FROM alert_events WHERE alert_id = %s AND event = 'acknowledged'",
+        note = conn.execute("SELECT detail ->> 'reason' FROM alert_events WHERE alert_id = %s AND event = 'acknowledged'",
                             (alarm,)).fetchone()
     assert events == ["raised", "paused", "acknowledged"] and note == ("BP rechecked manually",)
 
