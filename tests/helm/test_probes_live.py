@@ -84,8 +84,15 @@ def test_services_answer_the_charts_probes(
             wait_for(lambda: _get(f"{base}/readyz")[0] == 200, 60, f"{component} /readyz", svc)
             status, body = _get(f"{base}/metrics")
             assert status == 200 and "rpm_" in body, component
-        _, alerts_metrics = _get(f"http://127.0.0.1:{ports['alerts']}/metrics")
-        assert 'rpm_alerts_unacknowledged{priority="high"} 0.0' in alerts_metrics
+        # The alarm gauges are set by a poller thread: its first pass may come just after readiness.
+        unacked = 'rpm_alerts_unacknowledged{priority="high"} 0.0'
+
+        def polled() -> str | None:
+            body = _get(f"http://127.0.0.1:{ports['alerts']}/metrics")[1]
+            return body if unacked in body else None
+
+        alerts_metrics = wait_for(polled, 30, "the alarm gauges' first poll")
+        assert unacked in alerts_metrics
         _, bridge_metrics = _get(f"http://127.0.0.1:{ports['bridge']}/metrics")
         assert "rpm_ingest_mqtt_connected 1.0" in bridge_metrics
     finally:
