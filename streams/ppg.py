@@ -214,7 +214,7 @@ def analyse_window(
     if clipped is not None:
         at_rail = int(np.count_nonzero(clipped))
     else:
-        at_rail = np.count_nonzero(x == x.max()) + np.count_nonzero(x == x.min())
+        at_rail = int(np.count_nonzero(x == x.max()) + np.count_nonzero(x == x.min()))
     if at_rail / x.size >= config.max_clipped_fraction:
         return _poor(start_s, end_s, "clipped/saturated signal")
     if artefact is not None and np.any(artefact):

@@ -71,9 +71,9 @@ def infer_wrap_period(x: FloatArray) -> float | None:
     prev, nxt = x[:-1], x[1:]
     with np.errstate(invalid="ignore"):
         step = np.abs(nxt - prev)
-        top = lambda v: v >= hi - 0.25 * span  # noqa: E731
-        bottom = lambda v: v <= lo + 0.25 * span  # noqa: E731
-        jumps = (step >= 0.75 * span) & ((top(prev) & bottom(nxt)) | (bottom(prev) & top(nxt)))
+        top_prev, top_next = prev >= hi - 0.25 * span, nxt >= hi - 0.25 * span
+        bottom_prev, bottom_next = prev <= lo + 0.25 * span, nxt <= lo + 0.25 * span
+        jumps = (step >= 0.75 * span) & ((top_prev & bottom_next) | (bottom_prev & top_next))
     if not np.any(jumps):
         return None
     return float(2 ** math.ceil(math.log2(span + 1)))
