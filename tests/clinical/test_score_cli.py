@@ -289,5 +289,5 @@ def test_ppg_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = "\n".join(f"{v:.3f}" for v in pulse(72, 50.0)) + "\n"
     assert main(["score", "ppg", write(tmp_path, "p.csv", text), "--fs", "50"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("p.csv channel samples: 1000 samples at 50 Hz")
+    assert out.startswith("p.csv channel samples: 1500 samples at 50 Hz")
     assert "Heart rate: 72 bpm" in out and "12 good + 0 irregular of 12 windows" in out
