@@ -33,7 +33,8 @@ from wire.messages import AlertCandidate
 BUILT_IN = {"synthetic-ward"}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """Adds ``eval`` and returns its sub-command group, so other packages can add their evaluations."""
     ev = sub.add_parser("eval", help="evaluations against ground truth")
     names = ev.add_subparsers(dest="eval_name", required=True, metavar="NAME")
     p = names.add_parser("alarms", help="alarm quality of a labelled scenario: smart vs naive threshold alarms")
@@ -56,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     cap.add_argument("--out", type=Path, required=True)
     cap.add_argument("--idle-s", type=float, default=10.0, help="stop after this long without a new candidate")
     cap.set_defaults(func=capture)
+    return names
 
 
 def capture(a: argparse.Namespace) -> int:

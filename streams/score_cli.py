@@ -9,9 +9,10 @@ Exit codes: 0 success (an incomplete NEWS2 is still a result and says so),
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from streams import ecg as ecg_hr
-from streams.clinical_csv import CsvFormatError, read_cgm_csv
+from streams.clinical_csv import CgmSubject, CsvFormatError, read_cgm_subjects
 from streams.glucose import (
     DEXCOM_DIRECTION,
+    GlucoseSample,
     glucose_metrics,
     mg_dl_to_mmol_l,
     predict_glucose,
@@ -101,43 +103,89 @@ def _cmd_news2(args: argparse.Namespace) -> int:
 # --- cgm -------------------------------------------------------------------
 
 
-def _cmd_cgm(args: argparse.Namespace) -> int:
-    try:
-        if not 0 < args.interval <= 1440:
-            raise ValueError("--interval must be between 0 and 1440 minutes")
-        interval = timedelta(minutes=args.interval)
-        cgm = read_cgm_csv(Path(args.file), args.unit)
-        metrics = glucose_metrics(cgm.samples, interval=interval)
-        episodes = consensus_episodes(cgm.samples, interval=interval)
-        last = max(s.at for s in cgm.samples)
-        rate = rate_of_change(cgm.samples, last)
-        trend = {
-            "at": last.isoformat().replace("+00:00", "Z"),
-            "rate_mg_dl_per_min": rate,
-            "arrow": None if rate is None else trend_arrow(rate).value,
-            "direction": None if rate is None else DEXCOM_DIRECTION[trend_arrow(rate)],
-            "predicted_20_min_mg_dl": predict_glucose(cgm.samples, last, timedelta(minutes=20)),
-            "predicted_30_min_mg_dl": predict_glucose(cgm.samples, last, timedelta(minutes=30)),
-            "predicted_low": predicted_low(cgm.samples, last),
-        }
-    except (CsvFormatError, ValueError) as exc:
-        return _fail("cgm", _error_text(exc))
+def _trend_at(samples: Sequence[GlucoseSample], at: datetime) -> dict[str, Any]:
+    """Trend and prediction at one reading, from the readings up to it (what a live CGM app showed then)."""
+    rate = rate_of_change(samples, at)
+    return {
+        "at": at.isoformat().replace("+00:00", "Z"),
+        "rate_mg_dl_per_min": rate,
+        "arrow": None if rate is None else trend_arrow(rate).value,
+        "direction": None if rate is None else DEXCOM_DIRECTION[trend_arrow(rate)],
+        "predicted_20_min_mg_dl": predict_glucose(samples, at, timedelta(minutes=20)),
+        "predicted_30_min_mg_dl": predict_glucose(samples, at, timedelta(minutes=30)),
+        "predicted_low": predicted_low(samples, at),
+    }
+
+
+def _series(samples: Sequence[GlucoseSample]) -> list[dict[str, Any]]:
+    """Per reading: value, trend, prediction. The models look back at most 20 min: slice for speed."""
+    ordered = sorted({s.at: s for s in samples}.values(), key=lambda s: s.at)
+    times = [s.at for s in ordered]
+    out = []
+    for i, s in enumerate(ordered):
+        lo = bisect.bisect_left(times, s.at - timedelta(minutes=20))
+        out.append({"mg_dl": s.mg_dl, **_trend_at(ordered[lo : i + 1], s.at)})
+    return out
+
+
+def _cgm_payload(subject: CgmSubject, interval: timedelta, series: bool) -> dict[str, Any]:
+    cgm = subject.file
+    metrics = glucose_metrics(cgm.samples, interval=interval)
+    episodes = consensus_episodes(cgm.samples, interval=interval)
     payload: dict[str, Any] = {
+        **({"subject": subject.subject} if subject.subject else {}),
         **metrics.model_dump(mode="json"),
         "unit_in_file": cgm.unit,
         "unit_source": cgm.unit_source,
         "skipped_blank_rows": cgm.skipped_blank_rows,
-        "trend": trend,
+        "low_markers": subject.low_markers,
+        "high_markers": subject.high_markers,
+        "trend": _trend_at(cgm.samples, max(s.at for s in cgm.samples)),
         "episodes": [
             {**e.model_dump(mode="json"), "observed_minutes": e.observed_duration / _MINUTE}
             for e in episodes
         ],
     }
+    if series:
+        payload["series"] = _series(cgm.samples)
+    return payload
+
+
+def _cmd_cgm(args: argparse.Namespace) -> int:
+    try:
+        if not 0 < args.interval <= 1440:
+            raise ValueError("--interval must be between 0 and 1440 minutes")
+        interval = timedelta(minutes=args.interval)
+        subjects = read_cgm_subjects(Path(args.file), args.unit)
+        if args.id is not None:
+            subjects = [s for s in subjects if s.subject == args.id]
+            if not subjects:
+                raise CsvFormatError(f"{args.file}: no subject {args.id!r}")
+        payloads = [_cgm_payload(s, interval, args.series) for s in subjects]
+    except (CsvFormatError, ValueError) as exc:
+        return _fail("cgm", _error_text(exc))
     if args.json:
-        _emit(payload)
-    else:
-        print(_cgm_text(payload))
+        _emit(payloads[0] if len(payloads) == 1 else {"subjects": payloads})
+        return 0
+    for n, p in enumerate(payloads):
+        if n:
+            print()
+        if "subject" in p:
+            print(f"Subject {p['subject']}")
+        print(_cgm_text(p))
+        if args.series:
+            print(_series_text(p["series"]))
     return 0
+
+
+def _series_text(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'time':<20} {'mg/dL':>6} {'rate':>6} {'arrow':<16} {'in 30 min':>9}  predicted low"]
+    for r in rows:
+        rate = "" if r["rate_mg_dl_per_min"] is None else f"{r['rate_mg_dl_per_min']:+.2f}"
+        p30 = "" if r["predicted_30_min_mg_dl"] is None else f"{r['predicted_30_min_mg_dl']:.0f}"
+        low = {True: "YES", False: "no", None: "unknown"}[r["predicted_low"]]
+        lines.append(f"{r['at']:<20} {r['mg_dl']:>6.0f} {rate:>6} {r['arrow'] or '':<16} {p30:>9}  {low}")
+    return "\n".join(lines)
 
 
 # Battelino 2019 targets for most adults with type 1/type 2 diabetes (older or
@@ -301,13 +349,17 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
 
     c = _add(sub, "cgm", "CGM consensus metrics (Battelino 2019) from a CSV", _cmd_cgm)
     c.add_argument(
-        "file", help="CSV with a time column (ISO 8601, naive = UTC, or epoch) and a glucose column"
+        "file", help="CSV with a time column (ISO 8601, naive = UTC, or epoch), a glucose column (Low/High "
+        "markers accepted) and optionally a subject id column (research id,time,gl files)"
     )
     c.add_argument(
         "--unit", choices=["mg/dL", "mmol/L"],
         help="glucose unit; default: header hint, else mmol/L if all values < 35",
     )  # fmt: skip
     c.add_argument("--interval", type=float, default=5.0, help="expected minutes between readings")
+    c.add_argument("--id", help="only this subject of a multi-subject file (id column)")
+    c.add_argument("--series", action="store_true",
+                   help="per reading: trend, 30-min prediction and predicted low as a live app showed them")
 
     def waveform_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("file", help="WFDB record (NAME or NAME.hea) or CSV (one column, or pick one by name)")

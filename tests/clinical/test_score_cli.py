@@ -222,7 +222,7 @@ def test_cgm_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ("time,glucose\n", "no data rows"),
         ("time,glucose\nyesterday,100\n", "line 2"),
         ("time,glucose\n2024-03-01T00:00:00Z,abc\n", "not a number"),
-        ("time,glucose\n2024-03-01T00:00:00Z,Low\n", "out-of-range marker"),
+        ("time,glucose\n2024-03-01T00:00:00Z,Lowish\n", "not a number"),
         ("time,glucose\n2024-03-01T00:00:00Z,-4\n", "positive"),
         ("time,glucose\n2024-03-01T00:00:00Z,100\n2024-03-01T00:00:00Z,120\n", "conflicting"),
         ("time,glucose\n2024-03-01T00:00:00Z\n", "columns"),

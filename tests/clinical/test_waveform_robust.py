@@ -183,3 +183,26 @@ def test_score_cli_reads_wfdb_and_csv(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "--fs is required" in capsys.readouterr().err
     assert main(["score", "ecg", str(tmp_path / "rec"), "--channel", "V5"]) == 2
     assert "no channel 'V5'" in capsys.readouterr().err
+
+
+def test_eval_waveforms_against_beat_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import wfdb
+
+    from cli.main import main as rpm
+
+    fs = 125
+    ppg = synth_ppg(80, fs, seconds=90, seed=8)
+    ppg[int(40 * fs) : int(50 * fs)] += 8 * np.sin(2 * np.pi * 1.3 * np.arange(int(10 * fs)) / fs)  # motion
+    ecg_x = synth_ecg(80, fs, seconds=90)
+    wfdb.wrsamp("r1", fs=fs, units=["NU", "mV"], sig_name=["PLETH", "II"],
+                d_signal=np.column_stack([np.round(ppg * 500), np.round(ecg_x * 500)]).astype(np.int64),
+                fmt=["16", "16"], adc_gain=[100.0, 500.0], baseline=[0, 0], write_dir=str(tmp_path))
+    beats = np.round((np.arange(0.3, 90, 60 / 80)) * fs).astype(np.int64)
+    wfdb.wrann("r1", "atr", beats, symbol=["N"] * beats.size, fs=fs, write_dir=str(tmp_path))
+    assert rpm(["eval", "waveforms", "--data-dir", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (rec,) = out["records"]
+    assert rec["reference"] == "atr annotations"
+    assert rec["ppg"]["within_3_bpm_share"] == 1.0 and rec["ppg"]["flagged"] >= 5  # the motion windows
+    assert rec["ecg"]["within_3_bpm_share"] == 1.0 and rec["ecg"]["flagged"] == 0
+    assert rpm(["eval", "waveforms", "--data-dir", str(tmp_path / "none")]) == 2
