@@ -26,7 +26,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from alerts import eval_labels, eval_metrics, eval_monitor, eval_naive, eval_replay, eval_synthetic
+from alerts import (
+    eval_labels,
+    eval_metrics,
+    eval_monitor,
+    eval_naive,
+    eval_replay,
+    eval_synthetic,
+)
 from alerts.suppression import Evaluation
 from wire.messages import AlertCandidate, ReadingBatch
 

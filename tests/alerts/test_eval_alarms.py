@@ -160,15 +160,15 @@ def test_monitor_baseline_averages_and_delays_continuous_vitals_only() -> None:
                             readings=(Reading(type=rt, t=t, value=value, flags=flags),))
 
     hr = ReadingType.HEART_RATE
-    spikes = [batch(s, hr, 150 if s % 20 < 8 else 72) for s in range(0, 120)]  # 8-s bursts: naive alarms each
+    spikes = [batch(s, hr, 150 if s % 20 < 8 else 72) for s in range(120)]  # 8-s bursts: naive alarms each
     assert monitor_from_readings(spikes) == []
-    sustained = [batch(s, hr, 72) for s in range(0, 30)] + [batch(s, hr, 150) for s in range(30, 90)]
+    sustained = [batch(s, hr, 72) for s in range(30)] + [batch(s, hr, 150) for s in range(30, 90)]
     (a,) = monitor_from_readings(sustained)
     # The 10-s mean crosses 131 after 8 s above (72*2+150*8)/10 = 134.4; then 15 s of delay.
     assert a.rule == "heart_rate_high" and a.at == T0 + timedelta(seconds=30 + 7 + 15)
     assert monitor_from_readings(sustained, MonitorSettings(averaging_s=1, delay_s=0))[0].at == T0 + timedelta(
         seconds=30)
-    flagged = [batch(s, hr, 150, (QualityFlag.MOTION,)) for s in range(0, 60)]
+    flagged = [batch(s, hr, 150, (QualityFlag.MOTION,)) for s in range(60)]
     assert monitor_from_readings(flagged) == []  # the device's own artefact flags: an INOP, not an alarm
     bp = [batch(0, ReadingType.BP_SYSTOLIC, 85)]  # a single cuff reading alarms at once
     assert [x.rule for x in monitor_from_readings(bp)] == ["bp_systolic_low"]
