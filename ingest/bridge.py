@@ -122,7 +122,7 @@ class Bridge:
         return client
 
     def filters(self) -> list[str]:
-        fs = [topics.TELEMETRY_FILTER, topics.STATUS_FILTER]
+        fs = [topics.TELEMETRY_FILTER, topics.STATUS_FILTER, topics.WAVEFORM_FILTER]
         g = self.s.mqtt_shared_group
         return [f"$share/{g}/{f}" for f in fs] if g else fs
 
