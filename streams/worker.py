@@ -25,11 +25,13 @@ from datetime import UTC, datetime
 
 import faust
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from faust.types import TP
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from runtime import health, heartbeat
 from streams import engine
 from streams.candidates import Outputs
+from streams.clock import PartitionInput, input_watermark_ms
 from streams.decode import decode
 from streams.settings import StreamSettings
 from streams.state import Live
@@ -53,6 +55,8 @@ class Metrics:
         self.bad = Counter("rpm_streams_bad_records", "records that failed to parse", registry=registry)
         self.state_bytes = Counter("rpm_streams_state_bytes", "bytes written to the state changelog",
                                    registry=registry)
+        self.lag_ms = Gauge("rpm_streams_input_lag_ms", "wall time minus the input watermark at the last tick",
+                            registry=registry)
         self.seconds = Histogram("rpm_streams_record_seconds", "processing time per record", registry=registry,
                                  buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0))
 
@@ -91,7 +95,8 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
                                  partitions=s.partitions))
     m = Metrics(registry)
-    last_tick: dict[int, int] = {}  # partition -> newest tick time seen (in replay order)
+    inputs: dict[int, PartitionInput] = {}  # readings partition -> how far it was processed
+    readings_name = names[topics.READINGS]
 
     async def publish(pid: str, out: Outputs, live: Live) -> None:
         key = pid.encode()
@@ -108,7 +113,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             await cands.send(key=key, value=c.model_dump_json().encode())
             m.candidates.labels(c.rule, c.status.value).inc()
 
-    async def on_batch(partition: int, value: bytes) -> None:
+    async def on_batch(partition: int, offset: int, value: bytes) -> None:
         try:
             batch = decode(value)
         except ValueError:
@@ -117,11 +122,8 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             return
         pid = batch.patient_id
         live, hist = store.get(pid)
-        # Quietness is judged by when this worker got the data, not when the
-        # bridge did: a worker replaying a backlog after a restart must not
-        # close the windows it is still filling.
-        seen_ms = max(last_tick.get(partition, 0), int(time.time() * 1000))
-        out = engine.process(live, hist, batch, partition, cfg, seen_ms)
+        inputs.setdefault(partition, PartitionInput()).processed(offset, batch.received_ms)
+        out = engine.process(live, hist, batch, partition, cfg)
         await publish(pid, out, live)
         store.mark(pid, partition, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty)
         m.batches.inc()
@@ -135,10 +137,17 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             m.bad.inc()
             return
         m.ticks.inc()
-        last_tick[partition] = max(last_tick.get(partition, 0), now_ms)
+        # Lag-aware: act on how far this partition's readings were processed, not on the raw wall time.
+        p_in = inputs.setdefault(partition, PartitionInput())
+        try:
+            highwater: int | None = app.consumer.highwater(TP(readings_name, partition))
+        except (KeyError, AttributeError, AssertionError):
+            highwater = None
+        wall_ms = input_watermark_ms(now_ms, highwater, p_in)
+        m.lag_ms.set(now_ms - wall_ms)
         for pid in list(store.patients(partition)):
             live, hist = store.get(pid)
-            out = engine.tick(pid, live, hist, now_ms, cfg)
+            out = engine.tick(pid, live, hist, wall_ms, cfg)
             refresh = s.state_refresh_s > 0 and store.stale(pid, s.state_refresh_s)
             await publish(pid, out, live)
             store.mark(pid, partition, live_dirty=out.live_dirty or refresh, hist_dirty=out.hist_dirty or refresh)
@@ -164,7 +173,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             if msg.topic == ticks_name:
                 await on_tick(msg.partition, msg.value)
             else:
-                await on_batch(msg.partition, msg.value)
+                await on_batch(msg.partition, msg.offset, msg.value)
             held.append(event)
             if time.monotonic() - flushed_at[0] >= s.state_flush_s:
                 flush()

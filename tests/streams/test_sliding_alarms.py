@@ -53,8 +53,8 @@ def test_desaturation_and_bradycardia_use_their_own_delays() -> None:
 
 def test_spikes_of_one_or_two_samples_never_fire() -> None:
     p = Patient()
-    spikes = {s: 210.0 for s in range(0, 120) if s % 10 in (3, 4)}  # two-sample spikes every 10 s
-    monitor(p, 0, 120, hr=spikes, spo2={s: 70.0 for s in range(0, 120) if s % 15 == 7})
+    spikes = {s: 210.0 for s in range(120) if s % 10 in (3, 4)}  # two-sample spikes every 10 s
+    monitor(p, 0, 120, hr=spikes, spo2={s: 70.0 for s in range(120) if s % 15 == 7})
     assert fired(p, "heart_rate_high") == [] and fired(p, "spo2_low") == []
 
 
