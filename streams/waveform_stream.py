@@ -7,8 +7,8 @@ gates), so ``rpm score ppg`` on a recording and the live worker agree.
 
 Fusion across messages: the patient's recent window verdicts per waveform
 kind are kept in ``Live.waves`` (event time, the last ``KEEP_MS``). When a
-snippet's window overlaps a window of the other kind (starts within 1 s),
-the two are fused (``streams.hr_fusion``): an ECG "asystole" or a
+snippet's window overlaps a window of the other kind by at least half its
+length, the two are fused (``streams.hr_fusion``): an ECG "asystole" or a
 brady/tachy claim refuted by a good pulse (or the reverse) is suppressed
 and the other source's rate is used. The snippet that arrives second of a
 pair carries the fused result; the first was judged on its own when it
@@ -32,7 +32,7 @@ from wire.messages import DeviceId, WaveformKind, WaveformSnippet
 from wire.units import UNITS, ReadingType
 
 KEEP_MS = 120_000
-PAIR_TOLERANCE_MS = 1000
+MIN_OVERLAP = 0.5
 _QUALITY = {"poor": 0, "good": 1, "irregular": 2}
 _QUALITY_NAME = {v: k for k, v in _QUALITY.items()}
 
@@ -91,10 +91,15 @@ def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) ->
     rows = _cached(live, other)
     out: list[FusedWindow] = []
     for w in windows:
-        start_ms = t0_ms + w.start_s * 1000
-        match = min((r for r in rows if abs(r[0] - start_ms) <= PAIR_TOLERANCE_MS),
-                    key=lambda r: abs(r[0] - start_ms), default=None)
-        if match is None:
+        start_ms, end_ms = t0_ms + w.start_s * 1000, t0_ms + w.end_s * 1000
+
+        def overlap(r: list[float], a: float = start_ms, b: float = end_ms) -> float:
+            return min(b, r[1]) - max(a, r[0])
+
+        # Snippets of the two kinds need not start together: pair each window
+        # with the other kind's window it overlaps most, if by at least half.
+        match = max(rows, key=overlap, default=None)
+        if match is None or overlap(match) < MIN_OVERLAP * (end_ms - start_ms):
             continue
         mine = _as_window([start_ms, t0_ms + w.end_s * 1000, -1.0 if w.hr_bpm is None else w.hr_bpm,
                            float(_QUALITY[w.quality]), getattr(w, "longest_pause_s", None) or -1.0], kind)

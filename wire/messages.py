@@ -103,6 +103,10 @@ class Telemetry(_Frozen):
     seq: int = Field(ge=0, description="per-device message counter, increases by one per message")
     sent_at: AwareDatetime
     readings: tuple[DeviceReading, ...] = Field(min_length=1, max_length=2000)
+    # Kept only so v1 devices that serialise an empty list stay valid: waveforms
+    # travel on the waveform topic (``Waveform``), never inside telemetry.
+    waveforms: tuple[WaveformSnippet, ...] = Field(
+        default=(), max_length=0, description="always empty: waveforms go on the device's waveform topic")
 
 
 class Waveform(_Frozen):
