@@ -74,8 +74,10 @@ def prepare(samples: tuple[GlucoseSample, ...]) -> Trace:
         later.append(predict_glucose(recent, s.at, HORIZON))
     onsets = tuple(e.start.timestamp() for e in consensus_episodes(ordered)
                    if e.kind is EpisodeKind.HYPO and e.level == 1)
+    # Observed time: each reading stands for the interval to the next one, at most 30 min (longer is a gap).
+    observed_s = sum(min(b - a, 1800.0) for a, b in zip(t, t[1:], strict=False)) + 300.0
     return Trace(t=tuple(t), v=tuple(s.mg_dl for s in ordered), now=tuple(now), later=tuple(later), onsets=onsets,
-                 days=len(ordered) * 5 / 1440)
+                 days=observed_s / 86400)
 
 
 @dataclass(frozen=True, slots=True)
