@@ -30,6 +30,7 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from streams.clinical_csv import CsvFormatError, GlucoseUnit, read_cgm_subjects
@@ -75,7 +76,7 @@ def prepare(samples: tuple[GlucoseSample, ...]) -> Trace:
     onsets = tuple(e.start.timestamp() for e in consensus_episodes(ordered)
                    if e.kind is EpisodeKind.HYPO and e.level == 1)
     # Observed time: each reading stands for the interval to the next one, at most 30 min (longer is a gap).
-    observed_s = sum(min(b - a, 1800.0) for a, b in zip(t, t[1:], strict=False)) + 300.0
+    observed_s = sum(min(b - a, 1800.0) for a, b in pairwise(t)) + 300.0
     return Trace(t=tuple(t), v=tuple(s.mg_dl for s in ordered), now=tuple(now), later=tuple(later), onsets=onsets,
                  days=observed_s / 86400)
 
