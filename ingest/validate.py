@@ -299,8 +299,11 @@ def validate_waveform(
         return reject(R.UNASSIGNED_DEVICE, f"device {msg.device_id!r} not assigned at {msg.t0.isoformat()}",
                       msg.device_id)
     snippet = WaveformSnippet(kind=msg.kind, t=msg.t0, fs_hz=msg.fs_hz, samples=msg.samples, adc_bits=msg.adc_bits)
+    # A device counts waveforms apart from telemetry; the record's seq is
+    # -(waveform seq + 1) so the worker's message dedup (device, seq, sent_at)
+    # never takes a waveform for the telemetry message of the same instant.
     batch = ReadingBatch(
-        patient_id=patient, device_id=msg.device_id, seq=msg.seq, sent_at=msg.sent_at, received_at=received_at,
+        patient_id=patient, device_id=msg.device_id, seq=-(msg.seq + 1), sent_at=msg.sent_at, received_at=received_at,
         readings=(), waveforms=(snippet,), device_kind=registry.device_kinds.get(msg.device_id),
         spo2_scale=2 if registry.spo2_scales.get(patient) == 2 else 1,
     )
