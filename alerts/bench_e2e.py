@@ -72,6 +72,10 @@ def _pct(xs: list[float], q: int) -> float | None:
     return round(quantiles(xs, n=100, method="inclusive")[q - 1], 1)
 
 
+def _ms(t: datetime) -> int:
+    return int(round(t.timestamp() * 1000.0))  # as streams.stats.to_ms
+
+
 def _minute(iso: str) -> str:
     """An alarm's onset minute: the bench makes a patient tachycardic from the start of a minute."""
     return datetime.fromisoformat(iso).astimezone(UTC).replace(second=0, microsecond=0).isoformat()
@@ -290,8 +294,8 @@ def _publish(
                 key = (p, minute.isoformat())
                 if key not in onsets:
                     onsets[key], onset_at[key] = time.time(), now
-                elif key not in triggers and (now - onset_at[key]).total_seconds() >= ONSET_DELAY_S:
-                    triggers[key] = time.time()
+                elif key not in triggers and _ms(now) - _ms(onset_at[key]) >= ONSET_DELAY_S * 1000:
+                    triggers[key] = time.time()  # the reading that completes the delay, in the streams' ms
             client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
         seq += 1
         next_tick += period
