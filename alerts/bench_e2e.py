@@ -73,7 +73,7 @@ def _pct(xs: list[float], q: int) -> float | None:
 
 
 def _ms(t: datetime) -> int:
-    return int(round(t.timestamp() * 1000.0))  # as streams.stats.to_ms
+    return round(t.timestamp() * 1000.0)  # as streams.stats.to_ms
 
 
 def _minute(iso: str) -> str:
