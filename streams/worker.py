@@ -22,9 +22,11 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 import orjson
+from faust.transport.drivers import aiokafka as fk
 from faust.types import TP
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -61,6 +63,23 @@ class Metrics:
                                  buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0))
 
 
+class _PromptFetchThread(fk.AIOKafkaConsumerThread):
+    # faust-streaming hard-codes fetch_max_wait_ms=1500 for the worker's consumer; the
+    # librdkafka mock (and a broker whose fetch.min.bytes is not yet met) then holds an
+    # empty fetch that long, which was most of the publish-to-alarm latency (rpm bench e2e).
+    fetch_max_wait_ms = 50
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms  # no public setting
+        return consumer
+
+
+class _PromptFetchConsumer(fk.Consumer):
+    def _new_consumer_thread(self) -> fk.AIOKafkaConsumerThread:
+        return _PromptFetchThread(self, loop=self.loop, beacon=self.beacon)
+
+
 def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health) -> faust.App:
     names = {k: t.name for k, t in topics.kafka_topics(s.topic_prefix, s.partitions).items()}
     app = faust.App(
@@ -84,6 +103,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
         producer_linger=s.producer_linger_s,
         producer_max_batch_size=1024 * 1024,
     )
+    app.transport.Consumer = _PromptFetchConsumer
     cfg = s.core()
     ticks_name = names[topics.STREAM_TICKS]
     source = app.topic(names[topics.READINGS], ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]

@@ -104,7 +104,7 @@ def test_kill_and_restart_recovers_state_without_double_counting(
         by_event[(c["patient_id"], c["rule"], c["status"], c["window_start"])].add(c["id"])
     assert all(len(ids) == 1 for ids in by_event.values())
     hr = sorted((k[2], k[3]) for k in by_event if k[1] == "heart_rate_high")
-    minute = [(start + timedelta(minutes=m)).isoformat().replace("+00:00", "Z") for m in range(10)]
+
     def iso(sec: int) -> str:
         return (start + timedelta(seconds=sec)).isoformat().replace("+00:00", "Z")
 
