@@ -10,7 +10,15 @@ there, e.g. the false asystole of CinC 2015 a103l) and is not scored.
 
 Reported per record and in total: windows judged good by our PPG (and ECG)
 analysis, the share of those within 3 bpm of the reference, the largest
-error, and how many windows were flagged (poor). Nothing is downloaded:
+error, and how many windows were flagged (poor).
+
+PhysioNet/CinC 2015 false-alarm records (header comments such as
+``Asystole`` / ``False alarm``; the monitor's alarm sounded at 300 s) are also
+judged as an alarm: would the fused PPG+ECG analysis raise it? Asystole:
+an ECG pause >= 4 s not refuted by a usable pulse in a window ending in the
+16 s before the alarm (the Challenge's window); bradycardia / tachycardia:
+a fused rate <= 40 / >= 140 there (the Challenge's definitions use 5 and 17
+beats). Ventricular tachycardia and flutter/fibrillation are not assessed. Nothing is downloaded:
 PhysioNet cannot be reached from the build machines; point ``--data-dir``
 at records you have (docs/waveforms.md says where ours came from).
 """
@@ -102,6 +110,43 @@ def reference_beats(record: Path, ecg: Channel | None) -> tuple[npt.NDArray[np.f
     return np.asarray(xqrs.qrs_inds, dtype=np.float64) / ecg.fs, "wfdb XQRS on " + ecg.name
 
 
+CINC_ALARM_S = 300.0
+CINC_WINDOW_S = 16.0
+
+
+def cinc_alarm(path: Path, ppg_windows: list[ppg_hr.PpgWindow], ecg_windows: list[ecg_hr.EcgWindow]
+               ) -> dict[str, object] | None:
+    """The project's verdict on a CinC 2015 record's alarm, or None when the record is not one."""
+    import wfdb
+
+    from streams.hr_fusion import fuse
+
+    comments = [c.strip() for c in (wfdb.rdheader(str(path.with_suffix(""))).comments or [])]
+    kinds = {"Asystole": "asystole", "Bradycardia": "bradycardia", "Tachycardia": "tachycardia",
+             "Ventricular_Tachycardia": "ventricular_tachycardia", "Ventricular_Flutter_Fib": "ventricular_flutter"}
+    alarm = next((kinds[c] for c in comments if c in kinds), None)
+    truth = next((c for c in comments if c in ("True alarm", "False alarm")), None)
+    if alarm is None or truth is None:
+        return None
+    fused = [f for f in fuse(ecg_windows, ppg_windows)
+             if CINC_ALARM_S - CINC_WINDOW_S <= f.end_s <= CINC_ALARM_S + 0.5]
+    by_start = {round(w.start_s): w for w in ecg_windows}
+    raised: bool | None
+    if alarm == "asystole":
+        raised = any(
+            (e := by_start.get(round(f.start_s))) is not None and e.longest_pause_s is not None
+            and e.longest_pause_s >= ecg_hr.ASYSTOLE_PAUSE_S and not f.suppressed for f in fused)
+    elif alarm == "bradycardia":
+        raised = any(f.hr_bpm is not None and f.hr_bpm <= 40 for f in fused)
+    elif alarm == "tachycardia":
+        raised = any(f.hr_bpm is not None and f.hr_bpm >= 140 for f in fused)
+    else:
+        raised = None
+    suppressed = sorted({s for f in fused for s in f.suppressed})
+    return {"alarm": alarm, "label": truth, "project_raises": raised, "suppressed": suppressed,
+            "correct": None if raised is None else raised == (truth == "True alarm")}
+
+
 def evaluate_record(path: Path) -> dict[str, object] | None:
     names = wfdb_channel_names(path)
     channels: dict[str, Channel] = {}
@@ -119,8 +164,11 @@ def evaluate_record(path: Path) -> dict[str, object] | None:
     if beats is None:
         return None
     out: dict[str, object] = {"record": path.stem, "channels": names, "reference": source}
+    ppg_windows: list[ppg_hr.PpgWindow] = []
+    ecg_windows: list[ecg_hr.EcgWindow] = []
     if (p := channels.get("ppg")) is not None and p.fs >= ppg_hr.MIN_FS_HZ:
         r = ppg_hr.estimate_heart_rate(p.samples, p.fs, adc_bits=p.adc_bits, adc_offset=p.adc_offset)
+        ppg_windows = list(r.windows)
         s = Score()
         for w in r.windows:
             s.add(w.hr_bpm, reference_rate(beats, w.start_s, w.end_s))
@@ -128,10 +176,13 @@ def evaluate_record(path: Path) -> dict[str, object] | None:
                       "interpolated_samples": r.interpolated_samples}
     if (e := channels.get("ecg")) is not None and e.fs >= ecg_hr.MIN_FS_HZ:
         er = ecg_hr.estimate_heart_rate(e.samples, e.fs, adc_bits=e.adc_bits, adc_offset=e.adc_offset)
+        ecg_windows = list(er.windows)
         s = Score()
         for ew in er.windows:
             s.add(ew.hr_bpm, reference_rate(beats, ew.start_s, ew.end_s))
         out["ecg"] = {"channel": e.name, **s.summary()}
+    if ecg_windows and (alarm := cinc_alarm(path, ppg_windows, ecg_windows)) is not None:
+        out["cinc2015_alarm"] = alarm
     return out
 
 
@@ -166,8 +217,12 @@ def run_cli(a: argparse.Namespace) -> int:
             if isinstance(part, dict):
                 total.merge(Score(**{k: part[k] for k in ("windows", "scored", "good", "within", "flagged",
                                                            "max_error_bpm")}))
+    alarms = [r["cinc2015_alarm"] for r in records if isinstance(r.get("cinc2015_alarm"), dict)]
+    judged = [a for a in alarms if isinstance(a, dict) and a["correct"] is not None]
     result = {"records": records, "ppg_total": totals["ppg"].summary(), "ecg_total": totals["ecg"].summary(),
-              "tolerance_bpm": TOLERANCE_BPM}
+              "tolerance_bpm": TOLERANCE_BPM,
+              "cinc2015": {"alarms": len(alarms), "judged": len(judged),
+                           "correct": sum(1 for a in judged if isinstance(a, dict) and a["correct"])}}
     if a.json:
         print(json.dumps(result))
         return 0
@@ -178,6 +233,9 @@ def run_cli(a: argparse.Namespace) -> int:
                 print(f"  {kind} {part['channel']}: {part['good']}/{part['scored']} windows good, "
                       f"{part['within_3_bpm_share']} of them within 3 bpm (max error {part['max_error_bpm']}), "
                       f"{part['flagged']} flagged")
+        if isinstance(al := r.get("cinc2015_alarm"), dict):
+            print(f"  CinC 2015 alarm: {al['alarm']} ({al['label']}); project raises: {al['project_raises']}"
+                  f"{'; suppressed: ' + ', '.join(al['suppressed']) if al['suppressed'] else ''}")
     for kind in ("ppg", "ecg"):
         print(f"total {kind}: {json.dumps(result[f'{kind}_total'])}")
     return 0

@@ -15,8 +15,10 @@ shared 2-s grid:
   suppressed and the other rate reported; otherwise the ECG's rate, with
   ``disagree`` set so a consumer can lower its trust;
 - ECG pause >= 4 s (asystole claim) while the PPG window shows a pulse:
-  asystole suppressed, PPG rate reported; without a usable pulse the pause
-  stands (a true asystole also loses the pulse);
+  asystole suppressed, PPG rate reported; a pleth too disturbed for a rate
+  but with pulses of the recording's usual strength (``pulse_present``)
+  also refutes it, with no rate; without pulses the pause stands (a true
+  asystole also loses the pulse);
 - only one usable: that one; neither: no rate.
 
 The alarm limits are the project's heart-rate alarm values (NEWS2 red
@@ -57,6 +59,10 @@ def _usable(w: PpgWindow | EcgWindow | None) -> float | None:
     return w.hr_bpm if w is not None and w.quality in ("good", "irregular") else None
 
 
+def _pause(ecg: EcgWindow | None) -> bool:
+    return ecg is not None and ecg.longest_pause_s is not None and ecg.longest_pause_s >= ASYSTOLE_PAUSE_S
+
+
 def _claim(hr: float) -> str | None:
     if hr <= BRADY_BPM:
         return "bradycardia"
@@ -95,10 +101,14 @@ def fuse_window(
         hr, source = e, "ecg"
     elif p is not None:
         hr, source = p, "ppg"
-        if ecg is not None and ecg.longest_pause_s is not None and ecg.longest_pause_s >= ASYSTOLE_PAUSE_S:
-            suppressed.append(f"asystole (no QRS for {ecg.longest_pause_s:.1f} s, pulse {p:.0f}/min)")
+        if _pause(ecg):
+            suppressed.append(f"asystole (no QRS for {ecg.longest_pause_s:.1f} s, pulse {p:.0f}/min)")  # type: ignore[union-attr]
     else:
         hr, source = None, None
+        if _pause(ecg) and ppg is not None and ppg.pulse_present:
+            # The pleth is too disturbed for a rate but shows pulses of the usual
+            # strength: the heart is beating, the ECG lost its signal.
+            suppressed.append(f"asystole (no QRS for {ecg.longest_pause_s:.1f} s, pulses present)")  # type: ignore[union-attr]
     return FusedWindow(start_s=ref.start_s, end_s=ref.end_s, hr_bpm=hr, source=source, irregular=irregular,
                        disagree=disagree, suppressed=tuple(suppressed), ecg_hr_bpm=e, ppg_hr_bpm=p)
 

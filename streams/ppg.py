@@ -117,6 +117,10 @@ class PpgWindow(_Frozen):
     n_beats: int
     ibi_cv: float | None
     template_corr: float | None
+    # Pulses of the recording's usual strength at a regular rhythm (possibly
+    # with beats lost) or of consistent shape: too disturbed for a rate, still
+    # proof of perfusion (what refutes an ECG "asystole", streams.hr_fusion).
+    pulse_present: bool = False
 
 
 class PpgResult(_Frozen):
@@ -134,7 +138,8 @@ class PpgResult(_Frozen):
     gap_samples: int = 0
 
 
-def _poor(start: float, end: float, reason: str, n: int = 0, **extra: float | None) -> PpgWindow:
+def _poor(start: float, end: float, reason: str, n: int = 0, *, pulse: bool = False,
+          ibi_cv: float | None = None, template_corr: float | None = None) -> PpgWindow:
     return PpgWindow(
         start_s=start,
         end_s=end,
@@ -142,8 +147,9 @@ def _poor(start: float, end: float, reason: str, n: int = 0, **extra: float | No
         quality="poor",
         reason=reason,
         n_beats=n,
-        ibi_cv=extra.get("ibi_cv"),
-        template_corr=extra.get("template_corr"),
+        ibi_cv=ibi_cv,
+        template_corr=template_corr,
+        pulse_present=pulse,
     )
 
 
@@ -238,39 +244,43 @@ def analyse_window(
     hr = 60.0 / median_ibi
     cv = float(np.std(ibi) / np.mean(ibi))
     corr = _template_correlation(y, peaks, round(median_ibi * fs / 2))
-    stats = {"ibi_cv": cv, "template_corr": corr}
+    amp = _amplitudes(y, peaks, fs)
+    # Missed beats in a weak or disturbed pulse also scatter the intervals
+    # (a run of double intervals reads as a slow "irregular" rhythm): only a
+    # pulse of the recording's usual strength may be called a rhythm.
+    typical = reference_amplitude is None or (
+        0.5 * reference_amplitude <= float(np.median(amp)) <= 2.0 * reference_amplitude
+    )
+    lost = missed_beats(ibi)
+    pulse = typical and (lost or cv <= config.max_ibi_cv
+                         or (corr is not None and corr >= config.irregular_min_corr))
     if not config.min_hr_bpm <= hr <= config.max_hr_bpm:
         # Not necessarily impossible physiology (e.g. complete heart block), but
         # outside what this method can measure: the caller must not read None as normal.
         limits = f"{config.min_hr_bpm:g}-{config.max_hr_bpm:g}"
-        return _poor(start_s, end_s, f"rate {hr:.1f} bpm outside {limits} bpm", n, **stats)
+        return _poor(start_s, end_s, f"rate {hr:.1f} bpm outside {limits} bpm", n, ibi_cv=cv, template_corr=corr)
     # Beats must cover the window: a beat missing inside, or several missing
     # at an edge (signal fading into an artefact), biases the rate.
     edge_gap = max(pos[0], y.size - 1 - pos[-1]) / fs
     longest = max(float(ibi.max()), edge_gap)
-    if longest > config.max_gap_ibi * max(median_ibi, float(np.mean(ibi))) or missed_beats(ibi):
-        return _poor(start_s, end_s, "missing beats (gap between pulses)", n, **stats)
+    if longest > config.max_gap_ibi * max(median_ibi, float(np.mean(ibi))) or lost:
+        return _poor(start_s, end_s, "missing beats (gap between pulses)", n, pulse=pulse, ibi_cv=cv,
+                     template_corr=corr)
     irregular = cv > config.max_ibi_cv or float(ibi.max() / ibi.min()) > config.max_ibi_ratio
     if irregular:
-        amp = _amplitudes(y, peaks, fs)
         amp_cv = float(np.std(amp) / np.mean(amp)) if np.mean(amp) > 0 else math.inf
-        # Missed beats in a weak or disturbed pulse also scatter the intervals
-        # (a run of double intervals reads as a slow "irregular" rhythm): only a
-        # pulse of the recording's usual strength may be called a rhythm.
-        typical = reference_amplitude is None or (
-            0.5 * reference_amplitude <= float(np.median(amp)) <= 2.0 * reference_amplitude
-        )
         if (corr is not None and corr >= config.irregular_min_corr and amp_cv <= config.irregular_max_amp_cv
                 and typical):
             mean_hr = 60.0 / float(np.mean(ibi))
             return PpgWindow(start_s=start_s, end_s=end_s, hr_bpm=mean_hr, quality="irregular",
                              reason="irregular rhythm (e.g. atrial fibrillation): mean rate", n_beats=n,
-                             ibi_cv=cv, template_corr=corr)
+                             ibi_cv=cv, template_corr=corr, pulse_present=True)
         return _poor(
-            start_s, end_s, "irregular beat intervals with inconsistent pulses (artefact)", n, **stats
-        )
+            start_s, end_s, "irregular beat intervals with inconsistent pulses (artefact)", n, pulse=pulse,
+            ibi_cv=cv, template_corr=corr)
     if corr is None or corr < config.min_template_corr:
-        return _poor(start_s, end_s, "inconsistent beat morphology (noise/motion)", n, **stats)
+        return _poor(start_s, end_s, "inconsistent beat morphology (noise/motion)", n, pulse=pulse, ibi_cv=cv,
+                     template_corr=corr)
     return PpgWindow(
         start_s=start_s,
         end_s=end_s,
@@ -280,6 +290,7 @@ def analyse_window(
         n_beats=n,
         ibi_cv=cv,
         template_corr=corr,
+        pulse_present=True,
     )
 
 

@@ -92,7 +92,7 @@ class Live:
     motion_ms: list[int] = field(default_factory=list)  # motion / low-perfusion flag times
     signal: dict[str, SignalClock] = field(default_factory=dict)  # device kind -> clock
     sliding: dict[str, SlidingVital] = field(default_factory=dict)  # vital -> real-time alarm state
-    # waveform kind -> recent 8-s window verdicts [start_ms, end_ms, hr|-1, quality, pause_s|-1]
+    # waveform kind -> recent 8-s window verdicts [start_ms, end_ms, hr|-1, quality, ECG pause_s|-1 or PPG pulse 1|0]
     # (streams.waveform_stream fuses PPG with ECG across messages)
     waves: dict[str, list[list[float]]] = field(default_factory=dict)
 

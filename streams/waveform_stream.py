@@ -65,12 +65,18 @@ def _cached(live: Live, kind: WaveformKind) -> list[list[float]]:
     return live.waves.setdefault(kind.value, [])
 
 
+def _last(w: Window) -> float:
+    """The kind's own evidence: ECG longest pause (s, -1 unknown); PPG pulse present (1/0)."""
+    if isinstance(w, ecg.EcgWindow):
+        return -1.0 if w.longest_pause_s is None else w.longest_pause_s
+    return 1.0 if w.pulse_present else 0.0
+
+
 def _remember(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) -> None:
     rows = _cached(live, kind)
     for w in windows:
-        pause = getattr(w, "longest_pause_s", None)
         rows.append([t0_ms + w.start_s * 1000, t0_ms + w.end_s * 1000, -1.0 if w.hr_bpm is None else w.hr_bpm,
-                     float(_QUALITY[w.quality]), -1.0 if pause is None else pause])
+                     float(_QUALITY[w.quality]), _last(w)])
     newest = max(r[1] for r in rows) if rows else 0
     rows[:] = sorted((r for r in rows if r[1] >= newest - KEEP_MS), key=lambda r: r[0])
 
@@ -83,7 +89,7 @@ def _as_window(row: list[float], kind: WaveformKind) -> Window:
         return ecg.EcgWindow(start_s=start_s, end_s=end_s, hr_bpm=hr, quality=quality, reason="", n_beats=0,  # type: ignore[arg-type]
                              longest_pause_s=None if row[4] < 0 else row[4], template_corr=None)
     return ppg.PpgWindow(start_s=start_s, end_s=end_s, hr_bpm=hr, quality=quality, reason="", n_beats=0,  # type: ignore[arg-type]
-                         ibi_cv=None, template_corr=None)
+                         ibi_cv=None, template_corr=None, pulse_present=row[4] > 0)
 
 
 def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) -> list[FusedWindow]:
@@ -101,8 +107,8 @@ def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) ->
         match = max(rows, key=overlap, default=None)
         if match is None or overlap(match) < MIN_OVERLAP * (end_ms - start_ms):
             continue
-        mine = _as_window([start_ms, t0_ms + w.end_s * 1000, -1.0 if w.hr_bpm is None else w.hr_bpm,
-                           float(_QUALITY[w.quality]), getattr(w, "longest_pause_s", None) or -1.0], kind)
+        mine = _as_window([start_ms, end_ms, -1.0 if w.hr_bpm is None else w.hr_bpm, float(_QUALITY[w.quality]),
+                           _last(w)], kind)
         theirs = _as_window(match, other)
         e, p = (mine, theirs) if kind is WaveformKind.ECG else (theirs, mine)
         out.append(fuse_window(e, p))  # type: ignore[arg-type]

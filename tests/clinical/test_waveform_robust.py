@@ -206,3 +206,27 @@ def test_eval_waveforms_against_beat_annotations(tmp_path: Path, capsys: pytest.
     assert rec["ppg"]["within_3_bpm_share"] == 1.0 and rec["ppg"]["flagged"] >= 5  # the motion windows
     assert rec["ecg"]["within_3_bpm_share"] == 1.0 and rec["ecg"]["flagged"] == 0
     assert rpm(["eval", "waveforms", "--data-dir", str(tmp_path / "none")]) == 2
+
+
+def test_disturbed_pleth_with_real_pulses_refutes_asystole_but_noise_does_not() -> None:
+    # CinC 2015 a103l: the ECG lead fails ("no QRS" for 4-6 s) while the pleth still shows pulses of its usual
+    # strength, too disturbed for a rate (every other pulse lost). That refutes the asystole; noise does not.
+    fs_e, fs_p, period = 250.0, 100.0, 60 / 128
+    ecg_x = synth_ecg(128, fs_e, seconds=40)
+    ecg_x[int(20 * fs_e) : int(26 * fs_e)] = 0.01 * np.random.default_rng(3).standard_normal(int(6 * fs_e))
+    e = ecg.estimate_heart_rate(ecg_x, fs_e)
+    t = np.arange(int(40 * fs_p)) / fs_p
+    pleth = 0.01 * np.random.default_rng(4).standard_normal(t.size)
+    for k, b in enumerate(np.arange(0.2, 41, period)):
+        lost = 14 <= b <= 30 and k % 4 in (2, 3)  # a disturbed stretch: half the pulses too weak to detect
+        pleth += (0.05 if lost else 1.0) * np.exp(-0.5 * ((t - b - 0.1) / 0.05) ** 2)
+    p = estimate_heart_rate(pleth, fs_p)
+    paused = [w for w in e.windows if w.longest_pause_s is not None and w.longest_pause_s >= 4]
+    assert paused
+    for f in fuse(e.windows, p.windows):
+        if any(abs(f.start_s - w.start_s) < 0.5 for w in paused):
+            assert f.suppressed and f.suppressed[0].startswith("asystole"), f
+    noise = np.random.default_rng(5).standard_normal(t.size)  # no pulse at all: the pause must stand
+    n = estimate_heart_rate(noise, fs_p)
+    assert not any(f.suppressed for f in fuse(e.windows, n.windows) if any(
+        abs(f.start_s - w.start_s) < 0.5 for w in paused))
