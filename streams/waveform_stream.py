@@ -94,7 +94,7 @@ def _as_window(row: list[float], kind: WaveformKind) -> Window:
 
 def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) -> list[FusedWindow]:
     other = WaveformKind.ECG if kind is WaveformKind.PPG else WaveformKind.PPG
-    rows = _cached(live, other)
+    rows = live.waves.get(other.value, [])
     out: list[FusedWindow] = []
     for w in windows:
         start_ms, end_ms = t0_ms + w.start_s * 1000, t0_ms + w.end_s * 1000
