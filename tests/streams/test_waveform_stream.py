@@ -24,7 +24,7 @@ def test_ecg_lead_failure_is_suppressed_by_the_earlier_pleth_even_after_a_restar
     p.live = state.decode_live(state.encode(p.live))
     assert [len(v) for v in p.live.waves.values()] == [7]
     ecg_x = synth_ecg(90, 250.0, seconds=20)
-    ecg_x[int(6 * 250) : int(13 * 250)] = 0.01 * np.random.default_rng(1).standard_normal(7 * 250)
+    ecg_x[(6 * 250) : (13 * 250)] = 0.01 * np.random.default_rng(1).standard_normal(7 * 250)
     p.send(batch(-2, [], device="patch").model_copy(update={"waveforms": (
         _snip(WaveformKind.ECG, 0, ecg_x, 250.0),)}))
     first, second = p.scores("waveform_hr")
