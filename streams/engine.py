@@ -84,16 +84,11 @@ def process(
         out.hist_dirty = True
 
     lateness = cfg.allowed_lateness_ms
-    derived_hr: list[tuple[int, float]] = []
-    for w in batch.waveforms:
-        res = waveform_stream.on_snippet(live, batch.device_id, w)
-        out.scores.append(res.score)
-        if res.hr_sample is not None:
-            derived_hr.append(res.hr_sample)
-    any_valid = bool(derived_hr)
+    if batch.waveforms:
+        # Heart rate from the snippets joins the batch's HR readings (windows and real-time alarms alike).
+        waveform_stream.add_heart_rate(live, batch, out)
+    any_valid = False
     glucose: list[tuple[int, float]] = []
-    for t_ms, hr in derived_hr:
-        out.accepted += windows.add(live, ReadingType.HEART_RATE.value, t_ms, hr, 0, dev, arrival_ms, lateness)
     # One reading type at a time (order only matters within a type, see streams.batch).
     for rt, g in batch.groups.items():
         if g.flagged:

@@ -15,8 +15,11 @@ pair carries the fused result; the first was judged on its own when it
 came (its gates already reject most bad windows).
 
 Output per snippet: one ``waveform_hr`` score (rate, reason, good/total
-windows, SQI, rhythm, source, suppressed claims) and, when there is a rate,
-one heart-rate sample at the snippet's end for the heart-rate windows.
+windows, SQI, rhythm, source, suppressed claims) and one heart-rate sample
+per usable window (at its end, fused where possible), which the engine adds
+to the batch's heart-rate readings: they reach the 1-min windows and the
+real-time limit alarms like a monitor's numeric HR. A poor window gives no
+sample, so motion never becomes a tachycardia.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from streams import ecg, ppg, stats
+from streams.batch import Batch, Samples
+from streams.candidates import Outputs
 from streams.hr_fusion import FusedWindow, fuse_window
 from streams.state import Live
 from wire.derived import WaveformHeartRate
@@ -42,7 +47,10 @@ Window = ppg.PpgWindow | ecg.EcgWindow
 @dataclass(frozen=True, slots=True)
 class SnippetResult:
     score: WaveformHeartRate
-    hr_sample: tuple[int, float] | None  # (event time ms, bpm) for the heart-rate windows
+    # (event time ms, bpm) at the end of each usable 8-s window, fused where the
+    # other waveform overlaps: heart-rate samples for the windows and the
+    # real-time (sliding-median) limit alarms, one every 2 s like a monitor's.
+    hr_samples: tuple[tuple[int, float], ...]
 
 
 Rhythm = Literal["regular", "irregular"] | None
@@ -92,10 +100,10 @@ def _as_window(row: list[float], kind: WaveformKind) -> Window:
                          ibi_cv=None, template_corr=None, pulse_present=row[4] > 0)
 
 
-def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) -> list[FusedWindow]:
+def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) -> list[FusedWindow | None]:
     other = WaveformKind.ECG if kind is WaveformKind.PPG else WaveformKind.PPG
     rows = live.waves.get(other.value, [])
-    out: list[FusedWindow] = []
+    out: list[FusedWindow | None] = []
     for w in windows:
         start_ms, end_ms = t0_ms + w.start_s * 1000, t0_ms + w.end_s * 1000
 
@@ -106,6 +114,7 @@ def _fused(live: Live, kind: WaveformKind, t0_ms: int, windows: list[Window]) ->
         # with the other kind's window it overlaps most, if by at least half.
         match = max(rows, key=overlap, default=None)
         if match is None or overlap(match) < MIN_OVERLAP * (end_ms - start_ms):
+            out.append(None)
             continue
         mine = _as_window([start_ms, end_ms, -1.0 if w.hr_bpm is None else w.hr_bpm, float(_QUALITY[w.quality]),
                            _last(w)], kind)
@@ -124,7 +133,8 @@ def on_snippet(live: Live, device_id: DeviceId, w: WaveformSnippet) -> SnippetRe
         windows, hr, reason, good, sqi, rhythm = [], None, str(e), 0, None, None
     source: Source = ("ecg" if w.kind is WaveformKind.ECG else "ppg") if hr is not None else None
     suppressed: tuple[str, ...] = ()
-    fused = _fused(live, w.kind, t0_ms, windows)
+    pairs = _fused(live, w.kind, t0_ms, windows)
+    fused = [f for f in pairs if f is not None]
     if fused:
         rates = sorted(f.hr_bpm for f in fused if f.hr_bpm is not None)
         suppressed = tuple(s for f in fused for s in f.suppressed)
@@ -139,5 +149,23 @@ def on_snippet(live: Live, device_id: DeviceId, w: WaveformSnippet) -> SnippetRe
                               good_windows=good, windows=len(windows), sqi=sqi, rhythm=rhythm,
                               source=source, suppressed=suppressed)
     unit = UNITS[ReadingType.HEART_RATE]
-    sample = (end_ms, round(hr, 1)) if hr is not None and unit.plausible_min <= hr <= unit.plausible_max else None
-    return SnippetResult(score, sample)
+    samples: list[tuple[int, float]] = []
+    for win, f in zip(windows, pairs, strict=True):
+        rate = f.hr_bpm if f is not None else win.hr_bpm if win.quality != "poor" else None
+        if rate is not None and unit.plausible_min <= rate <= unit.plausible_max:
+            samples.append((t0_ms + round(win.end_s * 1000), round(rate, 1)))
+    return SnippetResult(score, tuple(samples))
+
+
+def add_heart_rate(live: Live, batch: Batch, out: Outputs) -> None:
+    """The engine's hook: analyse the batch's snippets, publish their scores, add their HR samples."""
+    hr = ReadingType.HEART_RATE
+    for w in batch.waveforms:
+        res = on_snippet(live, batch.device_id, w)
+        out.scores.append(res.score)
+        if res.hr_samples:
+            g = batch.groups.setdefault(hr, Samples())
+            for t_ms, bpm in res.hr_samples:
+                g.t.append(t_ms)
+                g.v.append(bpm)
+                g.bits.append(0)

@@ -48,3 +48,18 @@ def test_an_ecg_alone_reports_its_own_rate_rhythm_and_quality() -> None:
     p.send(batch(-2, [], device="monitor").model_copy(update={"waveforms": (low_rate,)}))
     bad = p.scores("waveform_hr")[-1]
     assert bad.hr_bpm is None and "fs >= 50" in bad.reason and bad.windows == 0
+
+
+def test_a_fast_pulse_raises_the_real_time_alarm_and_motion_does_not() -> None:
+    fast, moving = Patient(), Patient(pid="P2")
+    for k in range(3):  # a patch sending 20-s pleth snippets back to back
+        x = synth_ppg(150, 100.0, seconds=20, seed=k)
+        fast.send(batch(-(k + 1), [], device="patch").model_copy(update={"waveforms": (
+            _snip(WaveformKind.PPG, 20 * k, x, 100.0),)}))
+        shaken = synth_ppg(75, 100.0, seconds=20, seed=k)
+        jolts = np.random.default_rng(k).standard_normal(1000).cumsum()  # 10 s of arm movement mid-snippet
+        shaken[500:1500] += 2.5 * (jolts - jolts.mean())
+        moving.send(batch(-(k + 1), [], device="patch", pid="P2").model_copy(update={"waveforms": (
+            _snip(WaveformKind.PPG, 20 * k, shaken, 100.0),)}))
+    assert any(c.rule == "heart_rate_high" and c.status.value == "firing" for c in fast.candidates)
+    assert not any(c.rule == "heart_rate_high" for c in moving.candidates)
