@@ -21,25 +21,40 @@ from statistics import median
 from alerts.eval_labels import LabelledEvent, ScenarioLabels
 from alerts.eval_replay import RaisedAlarm
 from alerts.suppression_policy import policy_for
-from wire.rules import CATALOG, Rule, RuleKind
+from wire.rules import CATALOG, EvaluatedBy, Rule, RuleKind
 
-# The detection delay the project declares beyond a bedside monitor's, per rule:
-# its alarm delay (alerts.suppression_policy) plus what the stream adds before
-# a candidate exists (docs/architecture.md): vitals are judged on closed 1-min
-# windows (60 s); NEWS2 scores the median of the last 5 minutes each closed
-# minute, so a step change moves the median after half of that (150 s) plus the
-# minute. A monitor's own averaging and delay are already in the baseline.
-WINDOW_S = 60.0
+# The detection delay the project declares beyond a bedside monitor's, per rule,
+# from where the streams decide it (wire.rules.EvaluatedBy; docs/architecture.md):
+# - sliding (HR, SpO2, RR limits): the rule's onset delay (wire.rules, applied once)
+#   plus the 5-sample median's lag (3 of 5 samples beyond: a few seconds);
+# - window (spot vitals): the alarm delay plus the closed 1-min window and its 10-s lateness;
+# - score (NEWS2): the 1-min window plus half the 5-min median (150 s);
+# - episode (CGM): the consensus 15 min beyond the threshold before a glucose rule fires;
+# - technical: the alarm delay.
+# A monitor's own averaging and delay are already in the baseline.
+SLIDING_MEDIAN_LAG_S = 5.0
+WINDOW_S = 70.0
 NEWS2_MEDIAN_LAG_S = 150.0
+EPISODE_S = 15 * 60.0
 
 
 def declared_delay_s(rule: str) -> float:
     try:
-        kind = CATALOG[Rule(rule)].kind
+        spec = CATALOG[Rule(rule)]
     except ValueError:
         return 0.0
-    extra = WINDOW_S + (NEWS2_MEDIAN_LAG_S if kind is RuleKind.SCORE else 0.0)
-    return policy_for(rule).delay_s + extra
+    delay = policy_for(rule).delay_s
+    match spec.evaluation:
+        case EvaluatedBy.SLIDING:
+            return (spec.onset_delay_s or 0.0) + SLIDING_MEDIAN_LAG_S
+        case EvaluatedBy.WINDOW:
+            return delay + WINDOW_S
+        case EvaluatedBy.SCORE:
+            return delay + 60.0 + NEWS2_MEDIAN_LAG_S
+        case EvaluatedBy.EPISODE:
+            return delay + EPISODE_S
+        case _:
+            return delay
 
 
 @dataclass(frozen=True, slots=True)
