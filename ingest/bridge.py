@@ -73,6 +73,13 @@ class _Pack:
     keys: list[str]  # patient of each batch
     entries: list[Entry]
     since: float  # monotonic time of the first batch
+    nbytes: int = 0  # sum of the values' sizes
+
+
+# A pack goes out once it holds this much, whatever its count: waveform batches
+# are up to the 256 KiB payload limit each, and a packed record must stay under
+# Kafka's default 1 MB message limit (message.max.bytes / max.message.bytes).
+PACK_MAX_BYTES = 512 * 1024
 
 
 class Bridge:
@@ -208,6 +215,7 @@ class Bridge:
                     p.values.append(f.value)
                     p.keys.append(f.key)
                     p.entries.append(entry)
+                    p.nbytes += len(f.value)
             if n_part:
                 self._flush_packs(now)
         self.kafka.poll(0)
@@ -228,8 +236,10 @@ class Bridge:
                     p.values.append(value)
                     p.keys.append(key)
                     p.entries.append(e)
+                    p.nbytes += len(value)
             for part, p in list(self._packs.items()):
-                if force or len(p.values) >= self.s.pack_max or now - p.since >= self.s.pack_linger_s:
+                if (force or len(p.values) >= self.s.pack_max or p.nbytes >= PACK_MAX_BYTES
+                        or now - p.since >= self.s.pack_linger_s):
                     due.append((part, self._packs.pop(part)))
         for part, p in due:
             self._produce(Pending(None, self.packed_topic, b"p%d" % part, pack(p.values), 0, None, entries=p.entries,
