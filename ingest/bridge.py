@@ -82,6 +82,26 @@ class _Pack:
 PACK_MAX_BYTES = 512 * 1024
 
 
+def _split(p: _Pack) -> list[_Pack]:
+    """The pack as records of at most PACK_MAX_BYTES each (or one batch, if a batch alone is larger).
+
+    Batches that waited before the partition count was known are regrouped in
+    one go and may exceed the limit together."""
+    if p.nbytes <= PACK_MAX_BYTES:
+        return [p]
+    out = [_Pack([], [], [], p.since)]
+    for value, key, entry in zip(p.values, p.keys, p.entries, strict=True):
+        cur = out[-1]
+        if cur.values and cur.nbytes + len(value) > PACK_MAX_BYTES:
+            cur = _Pack([], [], [], p.since)
+            out.append(cur)
+        cur.values.append(value)
+        cur.keys.append(key)
+        cur.entries.append(entry)
+        cur.nbytes += len(value)
+    return out
+
+
 class Bridge:
     def __init__(
         self,
@@ -241,9 +261,10 @@ class Bridge:
                 if (force or len(p.values) >= self.s.pack_max or p.nbytes >= PACK_MAX_BYTES
                         or now - p.since >= self.s.pack_linger_s):
                     due.append((part, self._packs.pop(part)))
-        for part, p in due:
-            self._produce(Pending(None, self.packed_topic, b"p%d" % part, pack(p.values), 0, None, entries=p.entries,
-                                  partition=part))
+        for part, whole in due:
+            for p in _split(whole):
+                self._produce(Pending(None, self.packed_topic, b"p%d" % part, pack(p.values), 0, None,
+                                      entries=p.entries, partition=part))
 
     # ------------------------------------------------------------ Kafka side
     def _produce(self, p: Pending) -> None:
