@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,8 @@ from pathlib import Path
 import psycopg
 
 from alerts.console.seed import print_demo_users, seed_demo_users
+from cli.argtypes import CliError
+from cli.instance_lock import InstanceLock
 from cli.sim_cmd import demo_plan, seed_registry
 from embedded import mqtt_broker
 from storage.migrate import migrate
@@ -45,8 +48,27 @@ def _console_health(port: int) -> dict[str, object] | None:
         return None
 
 
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError as e:
+            raise CliError(f"--port {port} is not free ({e.strerror}); choose another with --port") from None
+
+
 def up(a: argparse.Namespace) -> int:
     data = Path(a.data_dir).resolve()
+    # Everything that can refuse the start is checked before anything starts or any password changes.
+    lock = InstanceLock(data).acquire()
+    try:
+        _check_port_free(a.port)
+        return _run(a, data)
+    finally:
+        lock.release()
+
+
+def _run(a: argparse.Namespace, data: Path) -> int:
     logdir = data / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
