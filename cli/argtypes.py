@@ -38,7 +38,7 @@ class CliParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _number(text: str, kind: type[int] | type[float]) -> int | float:
+def _number(text: str, kind: type[int | float]) -> int | float:
     try:
         return kind(text)
     except ValueError:

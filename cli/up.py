@@ -130,8 +130,10 @@ def _run(a: argparse.Namespace, data: Path) -> int:
         procs: list[subprocess.Popen[bytes]] = []
 
         def spawn(name: str, *args: str) -> None:
-            log = open(logdir / f"{name}.log", "ab")
-            procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log, stderr=log))
+            # The child keeps its own copy of the descriptor; ours closes at once.
+            with open(logdir / f"{name}.log", "ab") as log:
+                procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log,
+                                              stderr=log))
 
         def stop_children() -> None:
             for p in reversed(procs):

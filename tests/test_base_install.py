@@ -70,7 +70,7 @@ PROBE = textwrap.dedent('''
 
 
 def test_a_base_install_runs_rpm_help_and_imports_every_module() -> None:
-    r = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=REPO, timeout=300)
+    r = subprocess.run([sys.executable, "-c", PROBE], check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.splitlines()
     # The probe really hides the test extras (else it would prove nothing).
