@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rpm",
         description="IoMT remote patient monitoring: MQTT -> Kafka -> Faust -> PostgreSQL -> nurse console.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(  # type: ignore[assignment]
+        dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="run the whole pipeline with embedded infrastructure and a simulated ward")
     up.add_argument("--port", type=port, default=8080, help="console HTTP port (default 8080)")

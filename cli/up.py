@@ -128,12 +128,14 @@ def _run(a: argparse.Namespace, data: Path) -> int:
         env["RPM_HTTP_PORT"] = str(a.port)
         env.setdefault("RPM_DATA_DIR", str(data / "streams"))
         procs: list[subprocess.Popen[bytes]] = []
+        names: dict[int, str] = {}  # pid -> service name, for "service exited" messages
 
         def spawn(name: str, *args: str) -> None:
             # The child keeps its own copy of the descriptor; ours closes at once.
             with open(logdir / f"{name}.log", "ab") as log:
                 procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log,
                                               stderr=log))
+            names[procs[-1].pid] = name
 
         def stop_children() -> None:
             for p in reversed(procs):
@@ -156,7 +158,7 @@ def _run(a: argparse.Namespace, data: Path) -> int:
             health = _console_health(a.port)
             if health and health.get("status") == "ok":
                 break
-            dead = [p.args[3] for p in procs if p.poll() is not None]
+            dead = [names[p.pid] for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(map(str, dead))}; see {logdir}", file=sys.stderr)
                 return 1
@@ -178,7 +180,7 @@ def _run(a: argparse.Namespace, data: Path) -> int:
         while not stop.is_set():
             if a.duration is not None and time.monotonic() - started >= a.duration:
                 break
-            dead = [str(p.args[3]) for p in procs if p.poll() is not None]
+            dead = [names[p.pid] for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(dead)}; see {logdir}", file=sys.stderr)
                 return 1
