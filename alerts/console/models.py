@@ -71,6 +71,19 @@ class News2Out(_Out):
     red_flag: bool
     complete: bool
     scored_at: IsoTime
+    spo2_scale: int = Field(default=1, description="NEWS2 SpO2 scale used (2: hypercapnic respiratory failure)")
+
+
+class LimitOut(_Out):
+    rule: str
+    parameter: str
+    direction: Literal["above", "below"] = Field(description="the alarm is for values beyond `value` this way")
+    value: float = Field(description="last normal value (the stream workers' default or the patient's own)")
+    default: float
+    source: Literal["default", "patient"]
+    reason: str | None = None
+    set_by: str | None = None
+    expires_at: IsoTime | None = None
 
 
 class AlarmOut(_Out):
@@ -93,6 +106,7 @@ class AlarmOut(_Out):
     paused_until: IsoTime | None = None
     escalation_level: int = 0
     escalated_to: str | None = None
+    acknowledged_by_name: str | None = Field(default=None, description="display name of acknowledged_by")
 
 
 class BedOut(_Out):
@@ -103,6 +117,10 @@ class BedOut(_Out):
     news2: News2Out | None
     signal: Literal["live", "stale", "offline"]
     last_seen: IsoTime | None
+    spo2_scale: int = 1
+    limits: list[LimitOut] = Field(default_factory=list, description="alarm limits that apply now")
+    sparklines: dict[str, list[float | None]] = Field(
+        default_factory=dict, description="per vital, the last 60 one-minute means (oldest first; null = no data)")
 
 
 class WardOut(_Out):
@@ -179,6 +197,7 @@ class AlertEventOut(_Out):
     event: str
     actor: str
     at: IsoTime
+    actor_name: str | None = Field(default=None, description="display name of a console user actor")
 
 
 class AlertHistoryOut(_Out):

@@ -17,8 +17,8 @@ TABLES = {
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
     "schema_migrations", "console_sessions", "login_attempts",
 }
-# Every migration version in order (0200: console sign-in, alerts/console).
-VERSIONS = [1, 2, 3, 100, 200]
+# Every migration version in order (0200: console sign-in, 0210: console language choice; alerts/console).
+VERSIONS = [1, 2, 3, 100, 200, 210]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
