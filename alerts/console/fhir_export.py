@@ -65,10 +65,11 @@ def _quantity(value: float, code: Code) -> dict[str, Any]:
     return {"value": round(value, 2), "unit": code.unit, "system": UCUM, "code": code.ucum}
 
 
-def _when(p: TrendPoint, res: Resolution) -> dict[str, Any]:
+def _when(p: TrendPoint, res: Resolution, not_after: datetime) -> dict[str, Any]:
     if res is Resolution.RAW:
         return {"effectiveDateTime": p.t.isoformat()}
-    return {"effectivePeriod": {"start": p.t.isoformat(), "end": (p.t + STEP[res]).isoformat()}}
+    # The current hour (or minute) is still open: its period ends with the export, never in the future.
+    return {"effectivePeriod": {"start": p.t.isoformat(), "end": min(p.t + STEP[res], not_after).isoformat()}}
 
 
 def _note(p: TrendPoint, res: Resolution) -> list[dict[str, str]]:
@@ -92,8 +93,10 @@ def _ident(patient_id: str, kind: str, t: datetime) -> str:
     return raw[:64]
 
 
-def observations(patient_id: str, trends: list[Trend]) -> list[Observation]:
-    """One Observation per point with a value; systolic and diastolic at the same time become one BP panel."""
+def observations(patient_id: str, trends: list[Trend], now: datetime | None = None) -> list[Observation]:
+    """One Observation per point with a value; systolic and diastolic at the same time become one BP panel.
+
+    A bucket's period ends at its bucket end, the period's end or ``now``, whichever comes first."""
     out: list[Observation] = []
     by_type = {t.type: t for t in trends}
     for tr in trends:
@@ -105,7 +108,8 @@ def observations(patient_id: str, trends: list[Trend]) -> list[Observation]:
             if p.value is None:
                 continue
             body = _base(patient_id, tr.type, code.category, profiles, _ident(patient_id, tr.type, p.t))
-            body.update(code=_concept(code.loinc), valueQuantity=_quantity(p.value, code), **_when(p, tr.resolution))
+            body.update(code=_concept(code.loinc), valueQuantity=_quantity(p.value, code),
+                        **_when(p, tr.resolution, min(tr.end, now) if now else tr.end))
             if note := _note(p, tr.resolution):
                 body["note"] = note
             out.append(Observation.model_validate(body))
@@ -120,7 +124,7 @@ def observations(patient_id: str, trends: list[Trend]) -> list[Observation]:
             body.update(code=_concept([BP_PANEL]), component=[
                 {"code": _concept(CODES["bp_systolic"].loinc), "valueQuantity": _quantity(p.value, CODES["bp_systolic"])},
                 {"code": _concept(CODES["bp_diastolic"].loinc), "valueQuantity": _quantity(d.value, CODES["bp_diastolic"])},
-            ], **_when(p, sys_.resolution))
+            ], **_when(p, sys_.resolution, min(sys_.end, now) if now else sys_.end))
             if note := _note(p, sys_.resolution):
                 body["note"] = note
             out.append(Observation.model_validate(body))
@@ -128,7 +132,7 @@ def observations(patient_id: str, trends: list[Trend]) -> list[Observation]:
 
 
 def bundle(patient_id: str, trends: list[Trend], now: datetime) -> Bundle:
-    obs = observations(patient_id, trends)
+    obs = observations(patient_id, trends, now)
     return Bundle.model_validate({
         "resourceType": "Bundle", "type": "collection", "timestamp": now.isoformat(),
         "entry": [{"fullUrl": f"urn:uuid:{uuid5(NAMESPACE_URL, str(o.id))}", "resource": o} for o in obs],

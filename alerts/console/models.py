@@ -256,6 +256,10 @@ class HomeReadingOut(_Out):
     value: float
     unit: str
     measured_at: IsoTime
+    previous_value: float | None = Field(default=None, description="the valid reading before this one")
+    previous_at: IsoTime | None = None
+    trend: Literal["up", "down", "flat"] | None = Field(
+        default=None, description="direction since the previous reading (flat: within the vital's usual noise)")
 
 
 class HomeAlertOut(_Out):

@@ -14,16 +14,22 @@
   const errBox = document.getElementById("load-error");
 
   function showError(e) { errBox.hidden = false; errBox.textContent = t("error.load", {message: e.message}); }
-  const fmtX = span => span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString())) : (ms => time(new Date(ms).toISOString()));
+  // Date only beyond 3 days, date and time beyond 36 h, time of day below: short labels that never overlap.
+  const fmtX = span => span > 3 * 86400e3 ? Chart.dayLabel
+    : (span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString())) : (ms => time(new Date(ms).toISOString())));
   function markersFor(alerts, types) {
     return alerts.filter(a => types.includes(a.parameter) || (types === "news2" && a.rule.startsWith("news2")))
-      .map(a => ({t: new Date(a.window_start).getTime(), cls: a.priority, label: `${alarmText(a)} (${t(`state.${a.state}`)})`}));
+      .map(a => ({t: new Date(a.window_start).getTime(), raised: new Date(a.raised_at).getTime(), cls: a.priority,
+                  label: `${alarmText(a)} (${t(`state.${a.state}`)})`}));
   }
   function drawTrends(data, alerts) {
     const start = new Date(data.start).getTime(), end = new Date(data.end).getTime();
     const byType = Object.fromEntries(data.trends.map(tr => [tr.type, tr]));
     const res = data.trends.length ? data.trends[0].resolution : "raw";
-    document.getElementById("resolution").textContent = t("patient.resolution", {res: t(`res.${res}`)});
+    const first = Math.min(...data.trends.flatMap(tr => tr.points.filter(p => p.value !== null).slice(0, 1).map(p => new Date(p.t).getTime())));
+    const fitted = isFinite(first) && first > start + (end - start) * .1;
+    document.getElementById("resolution").textContent = t("patient.resolution", {res: t(`res.${res}`)}) +
+      (fitted ? " · " + t("patient.range_note", {start: dateTime(new Date(first).toISOString())}) : "");
     const box = document.getElementById("charts");
     box.replaceChildren();
     if (!data.trends.some(tr => tr.points.length)) box.append(el("p", {class: "muted"}, t("patient.no_points")));
@@ -41,7 +47,7 @@
       const head = el("h3", {}, el("span", {}, title), el("span", {class: "muted", "data-latest": c.id}, t("patient.latest", {value: latest}) + " · " + t("patient.points", {n})));
       const holder = el("div", {class: "chart", "data-chart": c.id});
       box.append(holder);
-      Chart.line(holder, {title, head, series, start, end, fmtX: fmtX(end - start), fmtY: v => number(c.id === "bp" ? "bp" : c.id, v),
+      Chart.line(holder, {title, head, series, start, end, fitData: true, fmtXFor: fmtX, fmtY: v => number(c.id === "bp" ? "bp" : c.id, v),
                           markers: markersFor(alerts, c.types), emptyText: t("patient.no_points")});
     }
   }
@@ -49,7 +55,7 @@
     const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
     const top = Math.max(10, ...points.map(p => p.total + 1));
     Chart.line(document.getElementById("news2-chart"), {
-      title: "NEWS2", start, end, step: true, wide: true, yRange: [0, top], fmtX: fmtX(end - start), fmtY: v => String(v),
+      title: "NEWS2", start, end, step: true, wide: true, fitData: true, yRange: [0, top], fmtXFor: fmtX, fmtY: v => String(v),
       zones: [{from: 0, to: 4.5, cls: "zone-low"}, {from: 4.5, to: 6.5, cls: "zone-medium"}, {from: 6.5, to: 99, cls: "zone-high"}],
       series: [{points: points.map(p => ({t: new Date(p.scored_at).getTime(), v: p.total, lo: null, hi: null}))}],
       markers: markersFor(alerts, "news2"), emptyText: t("patient.no_points"),
@@ -61,7 +67,8 @@
       el("td", {}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`))),
       el("td", {}, alarmText(a)),
       el("td", {class: "state"}, t(`state.${a.state}`)),
-      el("td", {class: "history"}, a.events.map(e => el("div", {"data-event": e.event}, `${t(`event.${e.event}`)} — ${e.actor}, ${dateTime(e.at)}`)))));
+      el("td", {class: "history"}, a.events.map(e => el("div", {"data-event": e.event, "data-actor": e.actor},
+        `${t(`event.${e.event}`)} — ${e.actor_name || e.actor}, ${dateTime(e.at)}`)))));
     document.getElementById("alarm-rows").replaceChildren(...rows);
     document.getElementById("no-alarm-rows").hidden = alerts.length > 0;
   }
