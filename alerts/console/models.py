@@ -151,6 +151,7 @@ class PatientOut(_Out):
     spo2_scale: int
     devices: list[DeviceOut]
     has_glucose: bool
+    limits: list[LimitOut] = Field(default_factory=list, description="alarm limits that apply now")
 
 
 class DeviceOut(_Out):

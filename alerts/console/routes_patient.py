@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from alerts.console import access, devices
+from alerts.console import access, bed_limits, devices
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
@@ -63,8 +63,9 @@ def patient(patient_id: str, request: Request, user: Principal = Depends(current
             audit.append(conn, user.user_id, "patient.view", ref.id, {})
             devs = devices.patient_devices(conn, ref.id, now)
             cgm = devices.has_glucose(conn, ref.id, now)
+            limits = bed_limits.effective(conn, [(ref.id, ref.spo2_scale)], now)[ref.id]
     return PatientOut(id=ref.id, display_name=ref.display_name, ward_id=ref.ward_id, bed=ref.bed,
-                      spo2_scale=ref.spo2_scale, devices=devs, has_glucose=cgm)
+                      spo2_scale=ref.spo2_scale, devices=devs, has_glucose=cgm, limits=limits)
 
 
 @router.get("/{patient_id}/trends", response_model=TrendsOut, responses=_ERRORS)

@@ -119,7 +119,7 @@ const Chart = (() => {
       // never against a stretch without data.
       const m = isFinite(first) && m0.t < first ? {...m0, t: m0.raised ?? m0.t} : m0;
       if (m.t < opts.start || m.t > opts.end || (isFinite(first) && m.t < first)) continue;
-      const g = s("line", {class: `marker ${m.cls || ""}`, x1: x(m.t), x2: x(m.t), y1: M.t, y2: H - M.b});
+      const g = s("line", {class: `marker ${m.cls || ""}`, x1: x(m.t), x2: x(m.t), y1: M.t, y2: H - M.b, "data-t": String(m.t)});
       g.append(s("title", {}, m.label || ""));
       svg.append(g);
     }

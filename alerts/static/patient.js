@@ -92,6 +92,46 @@
                        el("dt", {}, t("cgm.coverage")), el("dd", {}, pct(s.coverage_pct)));
     if (!s.sufficient) dl.append(el("dt", {}, ""), el("dd", {class: "warn"}, t("cgm.insufficient")));
   }
+  // Alarm limits: the default (NEWS2 single-parameter value) and what applies now; clinicians and charge nurses
+  // set a patient's own limit with a reason through the alarm lifecycle's limits API (audited, range-checked there).
+  const mayEdit = RPM.roles.has("clinician") || RPM.roles.has("charge_nurse") || RPM.roles.has("admin");
+  function limitText(l, v) {
+    const p = l.parameter;
+    return t(l.direction === "above" ? "limit.above" : "limit.below", {value: value(p, v)});
+  }
+  function drawLimits(limits) {
+    const note = document.getElementById("limit-message");
+    const rows = limits.map(l => {
+      const cells = [el("td", {}, t(`vital.${l.parameter}`)),
+                     el("td", {}, limitText(l, l.default)),
+                     el("td", {class: l.source === "patient" ? "own" : "", "data-current": String(l.value)}, limitText(l, l.value)),
+                     el("td", {}, l.source === "patient" ? `${l.reason || ""} (${l.set_by || ""})` : "–")];
+      if (mayEdit) {
+        const input = el("input", {type: "number", step: "any", name: "limit", value: String(Math.round(toDisplay(l.parameter, l.value) * 10) / 10),
+                                   "aria-label": t("patient.limits")});
+        const reason = el("input", {type: "text", name: "reason", placeholder: t("limit.reason"), "aria-label": t("limit.reason")});
+        const save = el("button", {type: "button", class: "secondary", onclick: async () => {
+          try {
+            const typed = Number(input.value);
+            const canonical = l.parameter === "glucose" && RPM.unitOf("glucose") === "mmol/L" ? typed * 18.0182 : typed;
+            await api(`${base}/limits/${encodeURIComponent(l.rule)}`, {method: "PUT", body: {limit: canonical, reason: reason.value}});
+            note.hidden = false; note.textContent = t("limit.saved"); reloadLimits();
+          } catch (e) { note.hidden = false; note.textContent = t("action.failed", {message: e.message}); }
+        }}, t("limit.save"));
+        const clear = l.source === "patient" ? el("button", {type: "button", class: "link", onclick: async () => {
+          try {
+            await api(`${base}/limits/${encodeURIComponent(l.rule)}?reason=${encodeURIComponent(reason.value || "default")}`, {method: "DELETE"});
+            note.hidden = false; note.textContent = t("limit.cleared"); reloadLimits();
+          } catch (e) { note.hidden = false; note.textContent = t("action.failed", {message: e.message}); }
+        }}, t("limit.clear")) : null;
+        cells.push(el("td", {class: "limit-edit"}, input, reason, save, clear));
+      } else cells.push(el("td", {}));
+      return el("tr", {"data-rule": l.rule, "data-source": l.source}, cells);
+    });
+    document.getElementById("limit-rows").replaceChildren(...rows);
+    document.getElementById("limits").hidden = !limits.length;
+  }
+  function reloadLimits() { api(base).then(p => drawLimits(p.limits || [])).catch(showError); }
   async function load() {
     errBox.hidden = true;
     document.querySelectorAll(".range").forEach(b => b.setAttribute("aria-pressed", String(b.dataset.range === range)));
@@ -115,6 +155,7 @@
     const bits = [p.bed ? t("ward.bed", {bed: p.bed}) : null, p.id,
                   ...p.devices.map(d => `${t(`device.${d.kind}`)} (${t(`signal.${d.state}`)})`), p.spo2_scale === 2 ? t("patient.scale2") : null];
     document.getElementById("patient-meta").textContent = bits.filter(Boolean).join(" · ");
+    drawLimits(p.limits || []);
     return load();
   }).catch(showError);
 })();
