@@ -63,7 +63,7 @@
     document.getElementById("home-tir").replaceChildren(
       el("p", {class: "tir-headline", "data-tir-in": String(s.in_70_180_pct)}, t("home.tir_value", {pct: pct(s.in_70_180_pct)})),
       bar, el("ul", {class: "tir-legend-list"}, parts.map(([k, v]) => el("li", {"data-tir-label": k}, `${pct(v)} · ${t(`cgm.${k}`)}`))),
-      s.sufficient ? null : el("p", {class: "warn"}, t("cgm.insufficient")));
+      ...(s.sufficient ? [] : [el("p", {class: "warn"}, t("cgm.insufficient"))]));
     document.getElementById("home-glucose").hidden = false;
   }
   async function load() {

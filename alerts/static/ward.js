@@ -63,13 +63,14 @@
     let text = "–";
     if (type === "bp") {
       if (v.bp_systolic) text = `${Math.round(v.bp_systolic.value)}/${v.bp_diastolic ? Math.round(v.bp_diastolic.value) : "–"}`;
-      return [el("span", {class: "l"}, t("vital.bp")), el("span", {class: "v", "data-vital": "bp"}, text, limitsOf(b, "bp"))];
+      return [el("span", {class: "l"}, t("vital.bp")), el("span", {class: "cell"}, el("span", {class: "v", "data-vital": "bp"}, text), limitsOf(b, "bp"))];
     }
-    if (!v[type]) return type === "glucose" ? [] : [el("span", {class: "l"}, t(`vital.${type}`)), el("span", {class: "v", "data-vital": type}, "–", limitsOf(b, type))];
+    if (!v[type]) return type === "glucose" ? [] : [el("span", {class: "l"}, t(`vital.${type}`)),
+                                                    el("span", {class: "cell"}, el("span", {class: "v", "data-vital": type}, "–"), limitsOf(b, type))];
     const unit = unitOf(type);
     return [el("span", {class: "l"}, t(`vital.${type}`)),
-            el("span", {class: "v", "data-vital": type}, number(type, toDisplay(type, v[type].value)), el("small", {}, unit === "%" ? unit : ` ${unit}`),
-               limitsOf(b, type))];
+            el("span", {class: "cell"}, el("span", {class: "v", "data-vital": type}, number(type, toDisplay(type, v[type].value)),
+                                             el("small", {}, unit === "%" ? unit : ` ${unit}`)), limitsOf(b, type))];
   }
   // A 60-minute line per vital: the shape of the last hour at a glance (gaps stay gaps).
   function sparkline(b, type) {

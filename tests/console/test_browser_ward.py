@@ -83,7 +83,7 @@ def test_alarm_arrives_live_and_acknowledgement_reaches_every_watcher(
     expect(other).to_have_attribute("data-state", "active")
     item.locator("button.ack").click()
     expect(other).to_have_attribute("data-state", "acknowledged")
-    expect(other).to_contain_text("nurse.a")
+    expect(other).to_contain_text("Lan (A)")  # by display name, not login name
     expect(item).to_have_attribute("data-state", "acknowledged")
     expect(nurse.locator("#high-banner")).to_be_hidden()
     expect(nurse.locator("body")).to_have_attribute("data-sound", "off")
@@ -124,7 +124,7 @@ def test_unacknowledged_high_alarm_escalates_to_the_charge_nurse(console: Consol
     escalated.locator("button.ack").click()
     expect(charge.locator(f'#escalated-list [data-alert-id="{cand.id}"]')).to_have_count(0)
     expect(charge.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_have_attribute("data-state", "acknowledged")
-    expect(nurse.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_contain_text("charge.a")
+    expect(nurse.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_contain_text("Hoa (A, trưởng)")
 
 
 def test_nurse_cannot_open_a_patient_of_another_ward(console: Console, browser: Browser, artifacts: Path) -> None:
