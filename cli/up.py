@@ -104,6 +104,8 @@ def up(a: argparse.Namespace) -> int:
 
         _step(4, total, f"services: {', '.join(SERVICES)} (logs in {logdir})")
         env["RPM_HTTP_PORT"] = str(a.port)
+        # The demo console listens on 127.0.0.1: its /healthz shows every stage (step 5 waits on it).
+        env.setdefault("RPM_CONSOLE_OPS_ENDPOINTS", "true")
         env.setdefault("RPM_DATA_DIR", str(data / "streams"))
         procs: list[subprocess.Popen[bytes]] = []
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from alerts.console.config_models import AlarmEventOut
 from alerts.console.models import AlarmOut
 from alerts.console.users import Scope
 
@@ -68,6 +69,14 @@ def open_alarms(
 def one(conn: psycopg.Connection, alert_id: str) -> AlarmOut | None:
     row = conn.execute(_SELECT + " WHERE a.id = %s", (alert_id,)).fetchone()
     return _row(row) if row else None
+
+
+def events(conn: psycopg.Connection, alert_id: str) -> list[AlarmEventOut]:
+    """Every recorded step of one alarm, oldest first: transitions, escalations, deliveries."""
+    rows = conn.execute(
+        "SELECT event, actor, at, detail FROM alert_events WHERE alert_id = %s ORDER BY at, id", (alert_id,)
+    ).fetchall()
+    return [AlarmEventOut(event=r[0], actor=r[1], at=r[2], detail=r[3] or {}) for r in rows]
 
 
 def recent(conn: psycopg.Connection, scope: Scope, limit: int) -> list[AlarmOut]:

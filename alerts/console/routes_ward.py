@@ -19,6 +19,7 @@ from alerts.console.auth import current_user, staff
 from alerts.console.context import Console, console
 from alerts.console.errors import ApiError
 from alerts.console.live import alert_stream
+from alerts.console.config_models import AlarmDetailOut
 from alerts.console.models import AckBody, AlarmOut, PauseBody, WardOut, WardRef
 from alerts.console.users import RESPONDERS, Principal
 from storage import audit
@@ -69,6 +70,20 @@ def stream(request: Request, ward: str | None = Query(None, description="also pu
             name = access.ward(conn, user, ward)
     return StreamingResponse(alert_stream(request, ctx, user, ward, name), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/alerts/{alert_id}", response_model=AlarmDetailOut, responses=_ERRORS)
+def alert_detail(alert_id: str, request: Request, user: Principal = Depends(staff)) -> AlarmDetailOut:
+    """One alarm of the user's wards with every recorded step (audited as a read of the patient)."""
+    with console(request).connect() as conn:
+        ref = access.alert_patient(conn, user, alert_id)
+        with conn.transaction():
+            out = alarms.one(conn, alert_id)
+            steps = alarms.events(conn, alert_id)
+            audit.append(conn, user.user_id, "alert.view", ref.id, {"alert_id": alert_id})
+    if out is None:
+        raise ApiError(404, "error.no_alert")
+    return AlarmDetailOut(**out.model_dump(), events=steps)
 
 
 def _act(ctx: Console, user: Principal, alert_id: str, action: str,
