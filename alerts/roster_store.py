@@ -54,7 +54,8 @@ def upsert_responder(
             " DO UPDATE SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone, locale = EXCLUDED.locale",
             (responder_id, display_name, phone, locale),
         )
-        audit.append(conn, actor, "responder.upsert", f"responder:{responder_id}", {"responder_id": responder_id, "locale": locale,
+        audit.append(conn, actor, "responder.upsert", f"responder:{responder_id}", {
+                     "responder_id": responder_id, "locale": locale,
                                                       "phone_set": phone is not None})
 
 
@@ -77,7 +78,8 @@ def add_shift(
         except psycopg.errors.ForeignKeyViolation as e:
             raise ConfigError("error.shift_refs", detail=e.diag.message_detail or "") from None
         assert row is not None
-        audit.append(conn, actor, "roster.add", f"ward:{ward_id}" if ward_id else None, {"shift_id": row[0], "responder_id": responder_id,
+        audit.append(conn, actor, "roster.add", f"ward:{ward_id}" if ward_id else None, {
+                     "shift_id": row[0], "responder_id": responder_id,
                                                    "role": role.value, "beds": beds, "starts_at": starts_at,
                                                    "ends_at": ends_at})
         return int(row[0])
@@ -89,7 +91,8 @@ def remove_shift(conn: psycopg.Connection, actor: str, shift_id: int) -> bool:
                            (shift_id,)).fetchone()
         if row is None:
             return False
-        audit.append(conn, actor, "roster.remove", f"ward:{row[0]}" if row[0] else None, {"shift_id": shift_id, "responder_id": row[1], "role": row[2]})
+        audit.append(conn, actor, "roster.remove", f"ward:{row[0]}" if row[0] else None,
+                     {"shift_id": shift_id, "responder_id": row[1], "role": row[2]})
         return True
 
 

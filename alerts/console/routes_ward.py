@@ -10,18 +10,18 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from alerts.engine import Outcome
-from alerts.metrics import AlertMetrics
-from alerts.notification_plan import ChannelsEnabled
 from alerts import store
 from alerts.console import access, actions, alarms, i18n, ward_data
 from alerts.console.auth import current_user, staff
+from alerts.console.config_models import AlarmDetailOut
 from alerts.console.context import Console, console
 from alerts.console.errors import ApiError
 from alerts.console.live import alert_stream
-from alerts.console.config_models import AlarmDetailOut
 from alerts.console.models import AckBody, AlarmOut, PauseBody, WardOut, WardRef
 from alerts.console.users import RESPONDERS, Principal
+from alerts.engine import Outcome
+from alerts.metrics import AlertMetrics
+from alerts.notification_plan import ChannelsEnabled
 from storage import audit
 
 router = APIRouter(prefix="/api", tags=["ward"])

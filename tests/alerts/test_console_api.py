@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -70,7 +69,8 @@ def test_acknowledge_and_pause_over_http(console: httpx.Client, db: psycopg.Conn
     assert c.post(f"/api/alerts/{alarm_id}/pause", headers=lan).status_code == 409
     # An unknown id answers like another ward's alarm: existence is not leaked to a ward nurse.
     assert c.post("/api/alerts/unknown/ack", headers=lan).status_code == 403
-    assert httpx.get(f"{str(c.base_url).rstrip('/')}/api/alerts/{alarm_id}", timeout=10).status_code == 401  # no session, no token
+    anonymous = httpx.get(f"{str(c.base_url).rstrip('/')}/api/alerts/{alarm_id}", timeout=10)
+    assert anonymous.status_code == 401  # no session, no token
     detail = c.get(f"/api/alerts/{alarm_id}", headers=lan).json()
     assert [(e["event"], e["actor"]) for e in detail["events"]] == [
         ("raised", "system"), ("paused", "lan"), ("acknowledged", "lan")]

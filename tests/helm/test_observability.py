@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts import alarm_metrics, store
