@@ -131,3 +131,14 @@ def test_per_patient_limit_override_is_audited_and_applied(console: httpx.Client
                        " ORDER BY id").fetchall()
     assert audit == [("alarm_limit.set", "85.0", None), ("alarm_limit.read", None, None),
                      ("alarm_limit.clear", None, "85.0")]
+
+
+def test_alarm_shows_the_current_value_beside_the_value_at_raise(console: httpx.Client, db: psycopg.Connection) -> None:
+    alarm_id = raise_one(db)
+    later = spo2(NOW - timedelta(seconds=10)).model_copy(update={"value": 74.0, "severity": 16.0})
+    with db.transaction():
+        processing.handle_evaluation(db, later, NOW - timedelta(seconds=10), OFF, NOW)
+    lan = auth(console, db, "lan")
+    detail = console.get(f"/api/alerts/{alarm_id}", headers=lan).json()
+    assert (detail["value"], detail["current_value"], detail["condition_present"]) == (78.0, 74.0, True)
+    assert console.get("/api/alerts", headers=lan).json()[0]["current_value"] == 74.0
