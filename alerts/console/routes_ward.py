@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -10,7 +9,6 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from alerts import store
 from alerts.console import access, actions, alarms, i18n, ward_data
 from alerts.console.auth import current_user, staff
 from alerts.console.config_models import AlarmDetailOut
@@ -106,7 +104,7 @@ def _act(ctx: Console, user: Principal, alert_id: str, action: str,
         if metrics is not None:
             for o in outcomes:
                 metrics.observe(o)  # after the commit, as the lifecycle's own paths do
-        _publish(ctx, conn, alert_id)
+        ctx.broadcaster.publish(alert_id)  # every console stream re-reads it, as after the consumer's changes
         out = alarms.one(conn, alert_id)
     assert out is not None
     return out
@@ -115,12 +113,6 @@ def _act(ctx: Console, user: Principal, alert_id: str, action: str,
 def _channels(request: Request) -> ChannelsEnabled:
     """The alert service's enabled channels (set by alerts.http.create_app)."""
     return getattr(request.app.state, "alert_channels", ChannelsEnabled(webhook=False, sms=False))
-
-
-def _publish(ctx: Console, conn: psycopg.Connection, alert_id: str) -> None:
-    # The same message the alert consumer pushes, so every console stream re-reads this alarm.
-    for view in store.list_alerts(conn, limit=1, alert_id=alert_id):
-        ctx.broadcaster.publish(json.dumps(view.to_json()))
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})
