@@ -20,6 +20,7 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+from typing import cast
 
 import psycopg
 
@@ -55,6 +56,11 @@ def _check_port_free(port: int) -> None:
             s.bind(("0.0.0.0", port))
         except OSError as e:
             raise CliError(f"--port {port} is not free ({e.strerror}); choose another with --port") from None
+
+
+def _service(p: subprocess.Popen[bytes]) -> str:
+    """The service a child runs: [python, -m, cli.main, NAME, ...]."""
+    return str(cast("list[str]", p.args)[3])
 
 
 def up(a: argparse.Namespace) -> int:
@@ -126,16 +132,16 @@ def _run(a: argparse.Namespace, data: Path) -> int:
 
         _step(4, total, f"services: {', '.join(SERVICES)} (logs in {logdir})")
         env["RPM_HTTP_PORT"] = str(a.port)
+        # The demo console listens on 127.0.0.1: its /healthz shows every stage (step 5 waits on it).
+        env.setdefault("RPM_CONSOLE_OPS_ENDPOINTS", "true")
         env.setdefault("RPM_DATA_DIR", str(data / "streams"))
         procs: list[subprocess.Popen[bytes]] = []
-        names: dict[int, str] = {}  # pid -> service name, for "service exited" messages
 
         def spawn(name: str, *args: str) -> None:
             # The child keeps its own copy of the descriptor; ours closes at once.
             with open(logdir / f"{name}.log", "ab") as log:
                 procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log,
                                               stderr=log))
-            names[procs[-1].pid] = name
 
         def stop_children() -> None:
             for p in reversed(procs):
@@ -158,7 +164,7 @@ def _run(a: argparse.Namespace, data: Path) -> int:
             health = _console_health(a.port)
             if health and health.get("status") == "ok":
                 break
-            dead = [names[p.pid] for p in procs if p.poll() is not None]
+            dead = [_service(p) for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(map(str, dead))}; see {logdir}", file=sys.stderr)
                 return 1
@@ -180,7 +186,7 @@ def _run(a: argparse.Namespace, data: Path) -> int:
         while not stop.is_set():
             if a.duration is not None and time.monotonic() - started >= a.duration:
                 break
-            dead = [names[p.pid] for p in procs if p.poll() is not None]
+            dead = [_service(p) for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(dead)}; see {logdir}", file=sys.stderr)
                 return 1

@@ -107,6 +107,8 @@ class AlarmOut(_Out):
     escalation_level: int = 0
     escalated_to: str | None = None
     acknowledged_by_name: str | None = Field(default=None, description="display name of acknowledged_by")
+    current_value: float | None = Field(default=None, description="the latest value of the condition (value = at raise)")
+    condition_present: bool = True
 
 
 class BedOut(_Out):

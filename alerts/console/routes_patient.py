@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from alerts.console import access, bed_limits, devices
+from alerts.console import access, alarms, bed_limits, devices
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
     AgpBinOut,
-    AlertEventOut,
     AlertHistoryOut,
     DailyGlucoseOut,
     GlucoseOut,
@@ -113,14 +112,7 @@ def alert_history(patient_id: str, request: Request, range: RangeName = "24h", e
         ref = access.patient(conn, user, patient_id)
         with conn.transaction():
             audit.append(conn, user.user_id, "patient.alerts", ref.id, {"start": start, "end": stop})
-            rows = queries.alert_history(conn, ref.id, start, stop)
-            actors = sorted({e.actor for a in rows for e in a.events})
-            names = dict(conn.execute("SELECT id, display_name FROM users WHERE id = ANY(%s)",
-                                      (actors,)).fetchall()) if actors else {}
-    return [AlertHistoryOut(
-        id=a.id, rule=a.rule, parameter=a.parameter, priority=a.priority, state=a.state, value=a.value,
-        threshold=a.threshold, message=a.message, window_start=a.window_start, raised_at=a.raised_at,
-        events=[AlertEventOut(event=e.event, actor=e.actor, at=e.at, actor_name=names.get(e.actor)) for e in a.events]) for a in rows]
+            return alarms.history(conn, ref.id, start, stop)
 
 
 def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:

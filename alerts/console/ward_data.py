@@ -42,7 +42,8 @@ def snapshot(conn: psycopg.Connection, ward_id: str, name: str, scope: Scope, no
     rules: dict[str, set[str]] = {}
     for a in queue:
         rules.setdefault(a.patient_id, set()).add(a.rule)
-    scales = dict(conn.execute("SELECT id, spo2_scale FROM patients WHERE ward_id = %s", (ward_id,)).fetchall())
+    scales: dict[str, int] = {str(r[0]): int(r[1]) for r in conn.execute(
+        "SELECT id, spo2_scale FROM patients WHERE ward_id = %s", (ward_id,)).fetchall()}
     limits = bed_limits.effective(conn, [(b.patient_id, int(scales.get(b.patient_id, 1))) for b in beds], now)
     sparks = sparklines.ward_sparklines(conn, [b.patient_id for b in beds], now)
     out = []

@@ -59,7 +59,8 @@ def _inside(page: Page, inner: str, outer: str) -> list[str]:
         const o = e.closest(outer); if (!o) return false;
         const a = e.getBoundingClientRect(), b = o.getBoundingClientRect();
         return a.left < b.left - 0.5 || a.right > b.right + 0.5 || a.top < b.top - 0.5 || a.bottom > b.bottom + 0.5;
-    }).map(e => (e.closest(outer).dataset.patient || e.closest(outer).dataset.reading || "?") + ":" + e.className + ":" + e.textContent)""",
+    }).map(e => (e.closest(outer).dataset.patient || e.closest(outer).dataset.reading || "?")
+                + ":" + e.className + ":" + e.textContent)""",
                          [inner, outer])
 
 
@@ -125,7 +126,8 @@ def test_ward_view_in_both_languages_on_desktop_and_phone(console: Console, brow
 
 def _labels_overlap(page: Page, chart: str) -> list[str]:
     return page.evaluate("""(chart) => {
-        const boxes = [...document.querySelectorAll(`[data-chart="${chart}"] svg .axis text.x`)].map(e => e.getBoundingClientRect());
+        const boxes = [...document.querySelectorAll(`[data-chart="${chart}"] svg .axis text.x`)]
+            .map(e => e.getBoundingClientRect());
         const out = [];
         for (let i = 1; i < boxes.length; i++) if (boxes[i].left < boxes[i - 1].right) out.push(String(i));
         return out;
