@@ -8,6 +8,7 @@ per language and width.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,7 +113,17 @@ def test_ward_view_in_both_languages_on_desktop_and_phone(console: Console, brow
         expect(item).to_have_attribute("data-kind", "technical")
         expect(item.locator(".chip.technical")).to_have_text(text["technical"])
         expect(pa3.locator("[data-technical]")).to_have_attribute("data-technical", "sensor_off")
-        assert "alarm-" not in (pa3.get_attribute("class") or "")
+        expect(pa3).to_have_class(re.compile(r"\btechnical\b"))
+        # Its colour is the clinical alarms' (other tests leave some on this bed), never the technical one's.
+        clinical = page.evaluate("""async () => {
+            const w = await RPM.api('/api/wards/ward-a');
+            const rank = {high: 0, medium: 1, low: 2};
+            const open = w.alarms.filter(a => a.patient_id === 'PA3' && !RPM.isTechnical(a)
+                                              && ['active', 'escalated'].includes(a.state));
+            return open.sort((a, b) => rank[a.priority] - rank[b.priority]).map(a => a.priority)[0] || null;
+        }""")
+        classes = (pa3.get_attribute("class") or "").split()
+        assert [c for c in classes if c.startswith("alarm-")] == ([f"alarm-{clinical}"] if clinical else [])
 
         # Nothing overflows: badges, tags and values stay inside their bed card; the page never scrolls sideways.
         assert _inside(page, "#bed-grid .bed .news2, #bed-grid .bed .tag, #bed-grid .bed .vitals .v", ".bed") == []
@@ -183,8 +194,10 @@ def test_trend_charts_and_patient_limits(console: Console, browser: Browser, art
     expect(own).to_have_text("120")
     expect(own).to_have_attribute("data-source", "patient")
     with console.connect() as conn:
-        audited = conn.execute("SELECT actor FROM audit_log WHERE action = 'alarm_limit.set' AND subject = 'PA2'").fetchone()
-    assert audited == ("doctor",)
+        audited = conn.execute("SELECT actor, (detail ->> 'limit')::float, detail ->> 'reason' FROM audit_log"
+                               " WHERE action = 'alarm_limit.set' AND subject = 'PA2' AND detail ->> 'rule' = 'heart_rate_high'"
+                               " ORDER BY id DESC LIMIT 1").fetchone()
+    assert audited == ("doctor", 120.0, "known tachycardia, rate control")
     page.context.close()
 
 
