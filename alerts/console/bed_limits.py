@@ -15,7 +15,7 @@ from datetime import datetime
 
 import psycopg
 
-from alerts.console.models import LimitOut
+from alerts.console.models import EffectiveLimitOut
 from streams.vitals import VITALS, Direction, limits_for
 from wire.units import ReadingType
 
@@ -23,14 +23,14 @@ from wire.units import ReadingType
 LIMITED: tuple[ReadingType, ...] = tuple(t for t in VITALS if VITALS[t].limits)
 
 
-def defaults(spo2_scale: int) -> list[LimitOut]:
-    return [LimitOut(rule=lim.rule.value, parameter=vital.value,
+def defaults(spo2_scale: int) -> list[EffectiveLimitOut]:
+    return [EffectiveLimitOut(rule=lim.rule.value, parameter=vital.value,
                      direction="above" if lim.direction is Direction.HIGH else "below",
                      value=lim.threshold, default=lim.threshold, source="default")
             for vital in LIMITED for lim in limits_for(vital, spo2_scale)]
 
 
-def effective(conn: psycopg.Connection, patients: Iterable[tuple[str, int]], now: datetime) -> dict[str, list[LimitOut]]:
+def effective(conn: psycopg.Connection, patients: Iterable[tuple[str, int]], now: datetime) -> dict[str, list[EffectiveLimitOut]]:
     """Per patient (id, SpO2 scale): every limited rule with the value that applies now."""
     scales = dict(patients)
     rows = conn.execute(
@@ -40,7 +40,7 @@ def effective(conn: psycopg.Connection, patients: Iterable[tuple[str, int]], now
     ).fetchall() if scales else []
     own: dict[tuple[str, str], tuple[float, str, str, datetime | None]] = {
         (pid, rule): (float(v), reason, by, exp) for pid, rule, v, reason, by, exp in rows}
-    out: dict[str, list[LimitOut]] = {}
+    out: dict[str, list[EffectiveLimitOut]] = {}
     for pid, scale in scales.items():
         items = []
         for d in defaults(scale):

@@ -74,7 +74,7 @@ class News2Out(_Out):
     spo2_scale: int = Field(default=1, description="NEWS2 SpO2 scale used (2: hypercapnic respiratory failure)")
 
 
-class LimitOut(_Out):
+class EffectiveLimitOut(_Out):
     rule: str
     parameter: str
     direction: Literal["above", "below"] = Field(description="the alarm is for values beyond `value` this way")
@@ -120,7 +120,7 @@ class BedOut(_Out):
     signal: Literal["live", "stale", "offline"]
     last_seen: IsoTime | None
     spo2_scale: int = 1
-    limits: list[LimitOut] = Field(default_factory=list, description="alarm limits that apply now")
+    limits: list[EffectiveLimitOut] = Field(default_factory=list, description="alarm limits that apply now")
     sparklines: dict[str, list[float | None]] = Field(
         default_factory=dict, description="per vital, the last 60 one-minute means (oldest first; null = no data)")
 
@@ -153,7 +153,7 @@ class PatientOut(_Out):
     spo2_scale: int
     devices: list[DeviceOut]
     has_glucose: bool
-    limits: list[LimitOut] = Field(default_factory=list, description="alarm limits that apply now")
+    limits: list[EffectiveLimitOut] = Field(default_factory=list, description="alarm limits that apply now")
 
 
 class DeviceOut(_Out):
