@@ -94,7 +94,7 @@
   }
   // Alarm limits: the default (NEWS2 single-parameter value) and what applies now; clinicians and charge nurses
   // set a patient's own limit with a reason through the alarm lifecycle's limits API (audited, range-checked there).
-  const mayEdit = RPM.roles.has("clinician") || RPM.roles.has("charge_nurse") || RPM.roles.has("admin");
+  const mayEdit = RPM.roles.has("clinician") || RPM.roles.has("charge_nurse");  // access.LIMIT_EDITORS
   function limitText(l, v) {
     const p = l.parameter;
     return t(l.direction === "above" ? "limit.above" : "limit.below", {value: value(p, v)});

@@ -224,3 +224,35 @@ def test_home_view_graphs_change_and_time_in_range(console: Console, browser: Br
         _no_horizontal_scroll(page)
         page.screenshot(path=str(artifacts / f"home-{locale}-{width}.png"), full_page=True)
         page.context.close()
+
+
+def test_charge_nurse_and_admin_edit_the_roster(console: Console, browser: Browser, artifacts: Path) -> None:
+    with console.login("charge.a") as charge:
+        assert charge.put("/api/responders/lan.a", json={"display_name": "Lan", "locale": "vi"}).status_code == 200
+    start = datetime.now().replace(second=0, microsecond=0) + timedelta(hours=1)
+    for user, width, path in (("charge.a", 390, "/ward/ward-a"), ("admin", 1440, "/admin")):
+        _, page = new_page(browser, locale="vi-VN" if user == "charge.a" else "en-US", width=width)
+        sign_in(page, console, user, path)
+        form = page.locator("#roster-form")
+        expect(form).to_be_visible()
+        form.locator('[name="responder_id"]').fill("lan.a")
+        form.locator('[name="role"]').select_option("nurse")
+        if user == "admin":
+            form.locator('[name="ward_id"]').fill("ward-a")
+        form.locator('[name="beds"]').fill("01, 02")
+        form.locator('[name="starts_at"]').fill(start.strftime("%Y-%m-%dT%H:%M"))
+        form.locator('[name="ends_at"]').fill((start + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"))
+        form.locator('button[type="submit"]').click()
+        row = page.locator('#roster-rows tr[data-responder="lan.a"]').last
+        expect(row).to_contain_text("01, 02")
+        _no_horizontal_scroll(page)
+        page.screenshot(path=str(artifacts / f"roster-{user}-{width}.png"), full_page=True)
+        before = page.locator('#roster-rows tr[data-responder="lan.a"]').count()
+        row.locator("button").click()
+        expect(page.locator('#roster-rows tr[data-responder="lan.a"]')).to_have_count(before - 1)
+        page.context.close()
+    with console.connect() as conn:
+        actions = [r[0] for r in conn.execute(
+            "SELECT action FROM audit_log WHERE action IN ('roster.add', 'roster.remove') AND actor IN ('charge.a', 'admin')"
+            " ORDER BY id").fetchall()]
+    assert actions[-4:] == ["roster.add", "roster.remove", "roster.add", "roster.remove"]
