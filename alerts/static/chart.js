@@ -39,11 +39,17 @@ const Chart = (() => {
       if (bottom > top) svg.append(s("rect", {class: z.cls, x: M.l, y: top, width: W - M.l - M.r, height: bottom - top}));
     }
     const axis = s("g", {class: "axis"});
+    let prevY = null;
     for (const v of niceTicks(opts.yMin, opts.yMax)) {
+      const label = String(opts.fmtY ? opts.fmtY(v) : v);
+      if (label === prevY) continue;  // finer ticks than the vital's digits: one line per distinct label
+      prevY = label;
       axis.append(s("line", {x1: M.l, x2: W - M.r, y1: y(v), y2: y(v)}));
-      axis.append(s("text", {x: M.l - 4, y: y(v) + 4, "text-anchor": "end"}, opts.fmtY ? opts.fmtY(v) : v));
+      axis.append(s("text", {class: "y", x: M.l - 4, y: y(v) + 4, "text-anchor": "end"}, label));
     }
-    const ticks = timeTicks(opts.start, opts.end, opts.fmtX, W - M.l - M.r);
+    const all = timeTicks(opts.start, opts.end, opts.fmtX, W - M.l - M.r);
+    // Never the same label twice (a few minutes at minute resolution).
+    const ticks = all.filter((t, i) => i === 0 || opts.fmtX(t) !== opts.fmtX(all[i - 1]));
     ticks.forEach((t, i) => {
       axis.append(s("text", {class: "x", x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : (i === ticks.length - 1 ? "end" : "middle")},
                     opts.fmtX(t)));

@@ -16,7 +16,8 @@
   function showError(e) { errBox.hidden = false; errBox.textContent = t("error.load", {message: e.message}); }
   // Date only beyond 3 days, date and time beyond 36 h, time of day below: short labels that never overlap.
   const fmtX = span => span > 3 * 86400e3 ? Chart.dayLabel
-    : (span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString())) : (ms => time(new Date(ms).toISOString())));
+    : (span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString()))
+      : (span > 20 * 60e3 ? (ms => time(new Date(ms).toISOString())) : (ms => RPM.timeSec(new Date(ms).toISOString()))));
   function markersFor(alerts, types) {
     return alerts.filter(a => types.includes(a.parameter) || (types === "news2" && a.rule.startsWith("news2")))
       .map(a => ({t: new Date(a.window_start).getTime(), raised: new Date(a.raised_at).getTime(), cls: a.priority,
