@@ -126,7 +126,8 @@ def test_ward_view_in_both_languages_on_desktop_and_phone(console: Console, brow
         assert [c for c in classes if c.startswith("alarm-")] == ([f"alarm-{clinical}"] if clinical else [])
 
         # Nothing overflows: badges, tags and values stay inside their bed card; the page never scrolls sideways.
-        assert _inside(page, "#bed-grid .bed .news2, #bed-grid .bed .tag, #bed-grid .bed .vitals .v", ".bed") == []
+        assert _inside(page, "#bed-grid .bed .news2, #bed-grid .bed .tag, #bed-grid .bed .vitals .v, #bed-grid .bed .lim",
+                   ".bed") == []
         _no_horizontal_scroll(page)
         page.screenshot(path=str(artifacts / f"ward-{locale}-{width}.png"), full_page=True)
 
