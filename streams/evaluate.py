@@ -1,4 +1,7 @@
-"""Rules evaluated when a minute closes: vital limits and NEWS2 (pure).
+"""Rules evaluated when a minute closes: limits of spot vitals and NEWS2 (pure).
+
+Limits of continuously monitored vitals with a sliding-path onset delay in
+wire.rules.CATALOG are decided sample by sample in streams.sliding_alarms.
 
 Limits use the 1-minute median of accepted samples (robust to what the
 artifact filters missed). NEWS2 uses, per parameter, the latest valid
@@ -28,7 +31,7 @@ from streams.news2 import (
 from streams.state import History, VitalHistory
 from streams.vitals import NEWS2_PARAMETER, VITALS, Direction, limits_for
 from wire.derived import News2Score, WindowStats
-from wire.rules import Rule
+from wire.rules import Rule, sliding_delay_ms
 from wire.units import ReadingType
 
 
@@ -41,6 +44,8 @@ def evaluate_limits(
     rounded = float(round_half_up(w.median, spec.decimals))
     window = (stats.to_ms(w.start), stats.to_ms(w.end))
     for lim in limits_for(vital, spo2_scale):
+        if sliding_delay_ms(lim.rule) is not None:
+            continue  # decided sample by sample (streams.sliding_alarms), not a minute later
         high = lim.direction is Direction.HIGH
         holds = rounded >= lim.fires_at if high else rounded <= lim.fires_at
         status = transition(vh.firing, lim.rule, holds)

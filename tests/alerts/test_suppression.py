@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alerts import device_status, engine
@@ -14,7 +15,9 @@ from wire.messages import AlertCandidate, DeviceState, DeviceStatus, Priority
 from wire.rules import Rule
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-SPO2 = DEFAULTS[Rule.SPO2_LOW]  # delay 15 s, area 100 %*s, immediate at 10 points below
+# The mechanism with a 15 s delay (the default delay is the streams' onset delay, wire.rules),
+# area 100 %*s, immediate at 10 points below.
+SPO2 = replace(DEFAULTS[Rule.SPO2_LOW], delay_s=15.0)
 CTX = Context(place=PatientPlace("P1", "w1", "03"))
 
 
