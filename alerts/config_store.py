@@ -2,13 +2,14 @@
 
 Read fresh for every decision (a handful of indexed queries): a roster or
 limit edited on the console applies to the very next alarm, with no cache
-to go stale. Most evaluations change no alarm and need only the suppression
-settings (``full=False``); the engine is pure, so the caller re-runs it with
-the full context when the light run produced transitions.
+to go stale. A decision needs the light context (``full=False``: settings,
+limits, chains); the routing data are loaded only to plan the notifications
+of a decision that changed an alarm (``engine.replan``).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import psycopg
@@ -16,10 +17,14 @@ import psycopg
 from alerts.alarm_model import EscalationStep, StaffRole
 from alerts.engine import Context
 from alerts.escalation_policy import HOME, WARD_DEFAULT, Chains
+from alerts.limit_safety import safe_range
 from alerts.notification_plan import ChannelsEnabled
 from alerts.routing import CareTeam, PatientPlace, Responder, Shift, TeamRole
 from alerts.suppression_policy import PolicyOverride
 from wire.messages import Priority
+from wire.rules import Rule
+
+log = logging.getLogger(__name__)
 
 
 def load_context(
@@ -115,4 +120,12 @@ def _limits(conn: psycopg.Connection, patient_id: str, now: datetime) -> dict[st
         " AND (expires_at IS NULL OR expires_at > %s)",
         (patient_id, now),
     ).fetchall()
-    return {r[0]: float(r[1]) for r in rows}
+    out: dict[str, float] = {}
+    for rule, value in rows:
+        rng = safe_range(Rule(rule)) if rule in Rule._value2member_map_ else None
+        if rng is not None and rng.allows(float(value)):
+            out[rule] = float(value)
+        else:
+            # Stored before the safe ranges existed, or written around the API: the default limit applies.
+            log.warning("per-patient limit outside its safe range ignored", extra={"rule": rule, "limit": value})
+    return out
