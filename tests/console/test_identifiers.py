@@ -37,6 +37,9 @@ def test_cli_refuses_a_bad_id_in_one_line_before_touching_anything(capsys: pytes
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "bad patient id" in err and "letters, digits" in err
+    with pytest.raises(SystemExit):
+        rpm(["users", "add", "x.nurse", "--role", "nurse", "--ward", "ward-a\r\nevil"])
+    assert "bad ward id" in capsys.readouterr().err
 
 
 def test_api_answers_422_for_a_bad_id_and_never_drops_the_connection(console: Console) -> None:
