@@ -23,7 +23,7 @@ class AlarmState(StrEnum):
     ACTIVE and ESCALATED both mean "sounding, nobody has acknowledged";
     ESCALATED says the chain moved past the first responder. PAUSED is the
     time-limited audio pause of IEC 60601-1-8; ACKNOWLEDGED silences until
-    the re-announce interval or the end of the condition.
+    the condition ends (or worsens).
     """
 
     ACTIVE = "active"

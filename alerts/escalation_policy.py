@@ -7,8 +7,9 @@ Defaults (docs/alarms.md discusses them):
   conditions that may self-correct before anyone looks);
 - audio pause: at most 2 minutes (the customary IEC 60601-1-8 audio-paused
   interval);
-- re-announce of an acknowledged alarm whose condition persists: high after
-  2 min, medium 5 min, low 15 min;
+- an acknowledged alarm stays silent until its condition ends and sounds
+  again only when it worsens (``AlarmPolicy.worsening_factor``); timed
+  re-announce (``REANNOUNCE_S``) is off for every priority;
 - escalation, ward patients: high unacknowledged 60 s -> charge nurse, 60 s
   more -> rapid response team; medium after 5 min -> charge nurse; low none.
   Home patients: high 10 min -> care team backup, medium 30 min; low none.

@@ -27,6 +27,7 @@ from alerts.console.models import (
     TrendPointOut,
     TrendsOut,
 )
+from alerts.console.params import PatientId
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import Principal
 from storage import audit, glucose_queries, queries
@@ -54,7 +55,7 @@ def patients(request: Request, home: bool = Query(False, description="only patie
 
 
 @router.get("/{patient_id}", response_model=PatientOut, responses=_ERRORS)
-def patient(patient_id: str, request: Request, user: Principal = Depends(current_user)) -> PatientOut:
+def patient(patient_id: PatientId, request: Request, user: Principal = Depends(current_user)) -> PatientOut:
     now = datetime.now(UTC)
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
@@ -69,7 +70,7 @@ def patient(patient_id: str, request: Request, user: Principal = Depends(current
 
 @router.get("/{patient_id}/trends", response_model=TrendsOut, responses=_ERRORS)
 def trends(
-    patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+    patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
     types: list[ReadingType] | None = Query(None, description="vitals to chart (default all)"),
     user: Principal = Depends(current_user),
 ) -> TrendsOut:
@@ -91,7 +92,7 @@ def trends(
 
 
 @router.get("/{patient_id}/news2", response_model=list[News2PointOut], responses=_ERRORS)
-def news2(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+def news2(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
           user: Principal = Depends(current_user)) -> list[News2PointOut]:
     start, stop = period(range, end)
     with console(request).connect() as conn:
@@ -104,7 +105,7 @@ def news2(patient_id: str, request: Request, range: RangeName = "24h", end: date
 
 
 @router.get("/{patient_id}/alerts", response_model=list[AlertHistoryOut], responses=_ERRORS)
-def alert_history(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+def alert_history(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
                   user: Principal = Depends(current_user)) -> list[AlertHistoryOut]:
     """Alarms raised in the period, newest first, each with who did what and when."""
     start, stop = period(range, end)
@@ -123,7 +124,7 @@ def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:
 
 
 @router.get("/{patient_id}/glucose", response_model=GlucoseOut, responses=_ERRORS)
-def glucose(patient_id: str, request: Request, days: int = Query(14, ge=1, le=14), end: datetime | None = EndQuery,
+def glucose(patient_id: PatientId, request: Request, days: int = Query(14, ge=1, le=14), end: datetime | None = EndQuery,
             user: Principal = Depends(current_user)) -> GlucoseOut:
     """CGM: ambulatory glucose profile and consensus time-in-range metrics (Battelino 2019)."""
     ctx = console(request)
