@@ -80,6 +80,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/patients/{patient_id}/export.csv"): R(WARD_A),
     ("GET", "/api/patients/{patient_id}/export.fhir.json"): R(WARD_A),
     ("GET", "/api/home"): R({"patient.home"}),
+    ("GET", "/api/home/trends"): R({"patient.home"}),
+    ("GET", "/api/home/glucose"): R({"patient.home"}),
     ("GET", "/api/admin/users"): R({"admin"}),
     ("POST", "/api/admin/users"): R({"admin"}, body={"user_id": "evil", "display_name": "E", "password": "Evil-pass-123",
                                                      "role": "clinician"}),
