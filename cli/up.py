@@ -63,14 +63,36 @@ def _service(p: subprocess.Popen[bytes]) -> str:
     return str(cast("list[str]", p.args)[3])
 
 
+# A console whose heartbeat is younger than this is running (heartbeats come every few seconds).
+CONSOLE_ALIVE_S = 30
+
+
+def refuse_if_console_running(conn: psycopg.Connection) -> None:
+    """Demo passwords are reset at start: never under a console that is serving this database right now."""
+    if conn.execute("SELECT to_regclass('service_heartbeats')").fetchone() in (None, (None,)):
+        return  # a fresh database: nothing runs on it yet
+    row = conn.execute(
+        "SELECT instance, extract(epoch FROM now() - updated_at) FROM service_heartbeats"
+        " WHERE service = 'alerts' AND updated_at > now() - make_interval(secs => %s) ORDER BY updated_at DESC LIMIT 1",
+        (CONSOLE_ALIVE_S,),
+    ).fetchone()
+    if row is not None:
+        raise CliError(
+            f"a console (alerts instance {row[0]}) is running against RPM_DATABASE_URL (heartbeat {float(row[1]):.0f} s"
+            f" ago); starting would reset its demo users' passwords. Stop it first, or point RPM_DATABASE_URL elsewhere")
+
+
 def up(a: argparse.Namespace) -> int:
     data = Path(a.data_dir).resolve()
     # Everything that can refuse the start is checked before anything starts or any password changes.
     lock = InstanceLock(data).acquire()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
         _check_port_free(a.port)
         return _run(a, data)
     finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
         lock.release()
 
 
@@ -96,6 +118,9 @@ def _run(a: argparse.Namespace, data: Path) -> int:
             print("      external, from RPM_DATABASE_URL", file=sys.stderr)
         dsn = env["RPM_DATABASE_URL"]
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            if "RPM_DATABASE_URL" in os.environ:
+                # Another data directory, the same external database: the lock cannot see that one.
+                refuse_if_console_running(conn)
             applied = migrate(conn)
             plan = demo_plan(a.patients)
             seed_registry(conn, plan)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from cli.instance_lock import LOCK_NAME, InstanceLock
@@ -110,3 +111,24 @@ def test_eval_of_an_unrecorded_scenario_names_the_fix(tmp_path: Path, capsys: py
     assert code == 1
     assert "Traceback" not in err and "FileNotFoundError" not in err
     assert "scenario 'sepsis' has no recorded files" in err and "--pipeline" in err
+
+
+def test_up_on_an_external_database_with_a_running_console_is_refused(
+    db_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A console started from another data directory serves this database (its heartbeat is fresh).
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO service_heartbeats (service, instance, ready) VALUES ('alerts', 'other-up', true)")
+        conn.execute("INSERT INTO users (id, display_name, locale, password_hash) VALUES ('nurse', 'N', 'vi', 'keep')")
+    monkeypatch.setenv("RPM_DATABASE_URL", db_dsn)
+    code, err = _run(["up", "--data-dir", str(tmp_path), "--port", str(_free_port())], capsys)
+    assert code == 2
+    assert "a console (alerts instance other-up) is running against RPM_DATABASE_URL" in err
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT password_hash FROM users WHERE id = 'nurse'").fetchone() == ("keep",)
+
+
+def _free_port() -> int:
+    from embedded.ports import free_port
+
+    return free_port()
