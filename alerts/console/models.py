@@ -196,6 +196,19 @@ class News2PointOut(_Out):
     subscores: dict[str, int | None]
 
 
+class WaveformPointOut(_Out):
+    at: IsoTime
+    hr_bpm: float | None = Field(description="null when the snippet's quality allowed no rate")
+    reason: str
+    quality: float = Field(description="share of the snippet's analysis windows that were usable (0-1)")
+
+
+class WaveformStripOut(_Out):
+    device_id: str
+    waveform: str = Field(description="ppg or ecg")
+    points: list[WaveformPointOut]
+
+
 class AlertEventOut(_Out):
     event: str
     actor: str

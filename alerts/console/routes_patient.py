@@ -26,6 +26,8 @@ from alerts.console.models import (
     TrendOut,
     TrendPointOut,
     TrendsOut,
+    WaveformPointOut,
+    WaveformStripOut,
 )
 from alerts.console.params import PatientId
 from alerts.console.periods import CHARTED, RangeName, period
@@ -114,6 +116,29 @@ def alert_history(patient_id: PatientId, request: Request, range: RangeName = "2
         with conn.transaction():
             audit.append(conn, user.user_id, "patient.alerts", ref.id, {"start": start, "end": stop})
             return alarms.history(conn, ref.id, start, stop)
+
+
+@router.get("/{patient_id}/waveform", response_model=list[WaveformStripOut], responses=_ERRORS)
+def waveform(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+             user: Principal = Depends(current_user)) -> list[WaveformStripOut]:
+    """What the stream workers derived from each PPG/ECG snippet of the period: rate, quality, reason.
+
+    Raw samples are not stored yet; this strip is the waveform as storage has it (``waveform_hr``)."""
+    start, stop = period(range, end)
+    with console(request).connect() as conn:
+        ref = access.patient(conn, user, patient_id)
+        with conn.transaction():
+            audit.append(conn, user.user_id, "patient.waveform", ref.id, {"start": start, "end": stop})
+            rows = conn.execute(
+                "SELECT device_id, waveform, at, hr_bpm, reason, good_windows, windows FROM waveform_hr"
+                " WHERE patient_id = %s AND at >= %s AND at < %s ORDER BY device_id, waveform, at LIMIT 20000",
+                (ref.id, start, stop),
+            ).fetchall()
+    strips: dict[tuple[str, str], list[WaveformPointOut]] = {}
+    for dev, kind, at, hr, reason, good, total in rows:
+        strips.setdefault((dev, kind), []).append(
+            WaveformPointOut(at=at, hr_bpm=hr, reason=reason, quality=good / total if total else 0.0))
+    return [WaveformStripOut(device_id=d, waveform=k, points=p) for (d, k), p in strips.items()]
 
 
 def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:

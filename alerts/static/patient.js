@@ -52,6 +52,24 @@
                           markers: markersFor(alerts, c.types), emptyText: t("patient.no_points")});
     }
   }
+  // Per PPG/ECG device: the rate from each snippet on a strip, unusable snippets as grey ticks at the bottom.
+  function drawWaveform(strips, startIso, endIso) {
+    const box = document.getElementById("waveform-strips");
+    box.replaceChildren();
+    const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
+    for (const st of strips) {
+      const good = st.points.filter(p => p.hr_bpm !== null);
+      const holder = el("div", {class: "chart", "data-waveform": `${st.device_id}:${st.waveform}`});
+      box.append(holder);
+      const title = t("patient.waveform_title", {kind: st.waveform.toUpperCase(), device: st.device_id, good: good.length, n: st.points.length});
+      const svg = Chart.line(holder, {title, head: el("h3", {}, title), start, end, fitData: true, fmtXFor: fmtX, fmtY: v => String(Math.round(v)),
+        series: [{points: st.points.map(p => ({t: new Date(p.at).getTime(), v: p.hr_bpm, lo: null, hi: null}))}],
+        markers: st.points.filter(p => p.hr_bpm === null).map(p => ({t: new Date(p.at).getTime(), cls: "poor", label: p.reason})),
+        emptyText: t("patient.no_points")});
+      svg.dataset.snippets = String(st.points.length);
+    }
+    document.getElementById("waveform").hidden = !strips.length;
+  }
   function drawNews2(points, alerts, startIso, endIso) {
     const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
     const top = Math.max(10, ...points.map(p => p.total + 1));
@@ -145,6 +163,7 @@
       drawTrends(trends, alerts);
       drawNews2(news2, alerts, trends.start, trends.end);
       drawAlarms(alerts);
+      drawWaveform(await api(`${base}/waveform?range=${range}`), trends.start, trends.end);
       root.dataset.loaded = range;
       if (info && info.has_glucose) drawCgm(await api(`${base}/glucose?days=14`));
     } catch (e) { showError(e); }

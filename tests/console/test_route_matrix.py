@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/patients/{patient_id}/news2"): R(WARD_A),
     ("GET", "/api/patients/{patient_id}/alerts"): R(WARD_A),
     ("GET", "/api/patients/{patient_id}/glucose"): R(WARD_A),
+    ("GET", "/api/patients/{patient_id}/waveform"): R(WARD_A),
     ("GET", "/api/patients/{patient_id}/export.csv"): R(WARD_A),
     ("GET", "/api/patients/{patient_id}/export.fhir.json"): R(WARD_A),
     ("GET", "/api/home"): R({"patient.home"}),

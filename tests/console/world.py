@@ -109,6 +109,12 @@ def seed(conn: psycopg.Connection, now: datetime) -> History:
             )
             for k in range(24)
         ] + [
+            # PA1's monitor sends a PPG snippet every 30 s for the last 20 minutes; every fifth is too disturbed.
+            derived.WaveformHrRow(patient_id="PA1", device_id="bm-a1", waveform="ppg", at=now - timedelta(seconds=30 * k),
+                                  hr_bpm=None if k % 5 == 2 else 112.0 + k % 4, reason="motion" if k % 5 == 2 else "ok",
+                                  good_windows=1 if k % 5 == 2 else 8, windows=8)
+            for k in range(1, 41)
+        ] + [
             # PA2 on scale 2: SpO2 88 % scores 0; complete.
             derived.News2Row(patient_id="PA2", scored_at=now - timedelta(minutes=2), total=1, band="low", red_flag=False,
                              red_flag_parameters=(), complete=True, spo2_scale=2, resp_rate=0, spo2=0, air_or_oxygen=0,
