@@ -17,6 +17,7 @@ from alerts.console import (
     errors,
     pages,
     routes_admin,
+    routes_alarm_config,
     routes_auth,
     routes_export,
     routes_home,
@@ -43,7 +44,8 @@ def install(
 ) -> None:
     app.state.console = Console(_autocommit(connect), broadcaster, settings or ConsoleSettings())
     errors.install_handlers(app)
-    for module in (routes_auth, routes_ward, routes_patient, routes_export, routes_home, routes_admin, pages):
+    for module in (routes_auth, routes_ward, routes_alarm_config, routes_patient, routes_export, routes_home,
+                   routes_admin, pages):
         app.include_router(module.router)
     docs.install(app)  # before /static: its assets live under /static/docs
     static = resources.files("alerts").joinpath("static")
