@@ -36,7 +36,7 @@ def create_app(
     metrics = metrics or AlertMetrics(registry)
     app.state.alert_metrics = metrics  # console actions count their lifecycle transitions here
     app.state.alert_channels = channels  # and notify through the service's channels
-    install_console(app, connect, broadcaster)
+    install_console(app, connect, broadcaster, registry=registry)
     # Alarm detail, roster and per-patient limits; signed-in staff only.
     http_actions.add_routes(app, connect, broadcaster, metrics, channels)
 
