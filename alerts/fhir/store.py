@@ -54,7 +54,7 @@ def search_observations(
     params = {"p": patient_id, "types": sorted(kinds & set(VITAL_KINDS)), "bp": "bp" in kinds,
               "news2": "news2" in kinds, "lo": start or _FAR_PAST, "hi": end or _FAR_FUTURE,
               "limit": limit, "offset": offset}
-    sql = _SEARCH.format(direction="DESC" if newest_first else "ASC")  # a fixed keyword, never user text
+    sql = _SEARCH.replace("{direction}", "DESC" if newest_first else "ASC")  # a fixed keyword, never user text
     rows = [(kind, t, dev, v1, v2, tuple(fl or ())) for kind, t, dev, v1, v2, fl in conn.execute(sql, params)]
     return _with_news2(conn, patient_id, rows)
 
