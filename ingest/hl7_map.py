@@ -70,11 +70,15 @@ class Hl7Outcome:
 
 
 def _f(seg: hl7.Segment, fld: int, comp: int = 1, rep: int = 1) -> str:
+    """Field ``fld``, repetition ``rep``, component ``comp`` as text ("" when absent); python-hl7 nests a
+    field's repetitions and components only as deep as the message uses them."""
     try:
-        value = seg(fld)
-        if isinstance(value, str):
-            return value if comp == 1 and rep == 1 else ""
-        return str(value(rep)(comp))
+        value: object = seg(fld)
+        for index in (rep, comp):
+            if isinstance(value, str):
+                return value if index == 1 else ""
+            value = value(index)  # type: ignore[operator]
+        return str(value)
     except (IndexError, TypeError):
         return ""
 
@@ -100,6 +104,16 @@ def parse(raw: bytes) -> hl7.Message:
     return hl7.parse(text)
 
 
+def _header(raw: bytes) -> tuple[hl7.Message | None, str]:
+    """MSH alone of a message too large to parse whole, so its NACK still names it."""
+    first = raw[:4096].split(b"\r", 1)[0]
+    try:
+        msg = parse(first)
+        return msg, _f(msg.segment("MSH"), 10)
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return None, ""
+
+
 def _dead(reason: DeadLetterReason, detail: str, raw: bytes, received_at: datetime, device: str | None,
           index: int | None = None) -> DeadLetter:
     return dead_letter(reason, detail, raw, received_at, None, device, index)
@@ -116,6 +130,7 @@ def route(raw: bytes, received_at: datetime, registry_for: Callable[[str], Assig
         return out
 
     if len(raw) > limits.max_payload_bytes:
+        out.message, out.control_id = _header(raw)
         return refuse("oversized", R.PAYLOAD_TOO_LARGE, f"{len(raw)} bytes > {limits.max_payload_bytes}",
                       ERR_APPLICATION)
     try:

@@ -136,6 +136,7 @@ class EntryOut(BaseModel):
     id: str = Field(serialization_alias="_id")
     type: Literal["sgv"] = "sgv"
     sgv: int
+    delta: float  # mg/dL since the previous reading (0 for the first), as uploaders fill it
     date: int
     dateString: str
     direction: str
@@ -146,13 +147,14 @@ def entries_out(rows: list[tuple[datetime, float, str]]) -> list[dict[str, objec
     """Newest first, as Nightscout answers; ``rows`` are (time, mg/dL, device) newest first."""
     out: list[dict[str, object]] = []
     for k, (t, v, dev) in enumerate(rows):
-        rate = None
+        rate, delta = None, 0.0
         if k + 1 < len(rows):
             prev_t, prev_v, _ = rows[k + 1]
             minutes = (t - prev_t).total_seconds() / 60
             rate = (v - prev_v) / minutes if 0 < minutes <= 15 else None
+            delta = round(v - prev_v, 1)
         ms = int(t.timestamp() * 1000)
-        e = EntryOut(id=hashlib.sha1(f"{dev}|{ms}".encode()).hexdigest()[:24], sgv=round(v), date=ms,
+        e = EntryOut(id=hashlib.sha1(f"{dev}|{ms}".encode()).hexdigest()[:24], sgv=round(v), delta=delta, date=ms,
                      dateString=t.astimezone(UTC).isoformat().replace("+00:00", "Z"), direction=direction(rate),
                      device=dev)
         out.append(e.model_dump(by_alias=True))
