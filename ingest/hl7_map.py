@@ -193,27 +193,28 @@ def route(raw: bytes, received_at: datetime, registry_for: Callable[[str], Assig
             out.problems.append(Problem("unknown_device", detail, set_id, ERR_REQUIRED_FIELD))
             out.outcome.dead.append(_dead(R.UNKNOWN_DEVICE, detail, raw, received_at, None))
             continue
-        reading = {"type": kind.value, "t": t, "value": number, "unit": hl7_codes.unit(_f(obx, 6, 1), _f(obx, 6, 2))}
+        unit = hl7_codes.unit(_f(obx, 6, 1), _f(obx, 6, 2))
+        reading: dict[str, object] = {"type": kind.value, "t": t, "value": number, "unit": unit}
         by_device.setdefault(device, []).append((set_id, reading))
     if not by_device and not out.problems:
         return refuse("malformed", R.SCHEMA_VIOLATION, "no numeric OBX with a vital sign", ERR_REQUIRED_FIELD)
 
-    for device, items in by_device.items():
-        payload = orjson.dumps({"v": 1, "device_id": device, "seq": _seq(out.control_id), "sent_at": sent_at,
+    for device_id, items in by_device.items():
+        payload = orjson.dumps({"v": 1, "device_id": device_id, "seq": _seq(out.control_id), "sent_at": sent_at,
                                 "readings": [r for _, r in items]})
-        checked = validate_telemetry(telemetry_topic(device), payload, received_at, registry_for(device), limits)
+        checked = validate_telemetry(telemetry_topic(device_id), payload, received_at, registry_for(device_id), limits)
         for d in checked.dead:
-            set_id = items[d.reading_index][0] if d.reading_index is not None else None
-            out.problems.append(Problem(d.reason.value, f"OBX {set_id}: {d.detail}" if set_id else d.detail, set_id,
+            at_obx = items[d.reading_index][0] if d.reading_index is not None else None
+            out.problems.append(Problem(d.reason.value, f"OBX {at_obx}: {d.detail}" if at_obx else d.detail, at_obx,
                                         _REASON_ERR.get(d.reason, ERR_APPLICATION)))
             out.outcome.dead.append(d.model_copy(update={"payload_b64": _dead(d.reason, "", raw, received_at,
                                                                                None).payload_b64, "mqtt_topic": None}))
         for fwd in checked.accepted:
             if pids and fwd.key not in pids:
-                detail = (f"PID-3 names {sorted(pids)} but device {device!r} is assigned to another patient at"
+                detail = (f"PID-3 names {sorted(pids)} but device {device_id!r} is assigned to another patient at"
                           " these readings' time")
                 out.problems.append(Problem(R.UNASSIGNED_DEVICE.value, detail, None, ERR_UNKNOWN_KEY))
-                out.outcome.dead.append(_dead(R.UNASSIGNED_DEVICE, detail, raw, received_at, device))
+                out.outcome.dead.append(_dead(R.UNASSIGNED_DEVICE, detail, raw, received_at, device_id))
                 continue
             out.outcome.accepted.append(fwd)
     return out

@@ -118,9 +118,15 @@ def run(s: Hl7Settings) -> int:
         health.serve(s.metrics_port, registry, hc)
     cache = RegistryCache(load, s.registry_refresh_s, on_status=lambda ok, d: hc.set("registry", ok, d))
     fatal: list[str] = []
+
+    def on_fatal(why: str) -> None:
+        # A fatal producer error: stop; nothing unconfirmed was acknowledged, so senders resend.
+        fatal.append(why)
+        stop.set()
+
     kafka = KafkaOut(producer_config(s.kafka_bootstrap, f"{s.topic_prefix}rpm-{s.hl7_instance}",
                                      compression=s.kafka_compression, delivery_timeout_ms=s.kafka_delivery_timeout_ms),
-                     lambda why: (fatal.append(why), stop.set()))
+                     on_fatal)
     submitter = KafkaSubmitter(kafka, s.topic_prefix, BridgeMetrics(registry))
     heartbeat.start(dsn, "hl7", s.hl7_instance, hc.snapshot, stop)
     listener = Hl7Listener(s, cache, submitter, Hl7Metrics(registry), hc)

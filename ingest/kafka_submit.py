@@ -26,6 +26,11 @@ from wire.messages import DeadLetterReason
 log = logging.getLogger(__name__)
 
 
+def _settle(done: asyncio.Future[ck.KafkaError | None], err: ck.KafkaError | None) -> None:
+    if not done.done():
+        done.set_result(err)
+
+
 class KafkaSubmitter:
     def __init__(self, kafka: KafkaOut, topic_prefix: str, metrics: BridgeMetrics,
                  backoff_s: float = 0.2, backoff_max_s: float = 10.0) -> None:
@@ -52,7 +57,7 @@ class KafkaSubmitter:
             done: asyncio.Future[ck.KafkaError | None] = loop.create_future()
 
             def on_delivery(err: ck.KafkaError | None, _m: object, done: asyncio.Future[ck.KafkaError | None] = done) -> None:
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(err))
+                loop.call_soon_threadsafe(_settle, done, err)
 
             self.kafka.produce(topic, key, value, on_delivery)
             err = await done

@@ -43,9 +43,15 @@ def run(s: NightscoutSettings) -> int:
         health.serve(s.metrics_port, registry, hc)
     cache = RegistryCache(load, s.registry_refresh_s, on_status=lambda ok, d: hc.set("registry", ok, d))
     fatal: list[str] = []
+
+    def on_fatal(why: str) -> None:
+        # A fatal producer error: stop; nothing unconfirmed was acknowledged, so senders resend.
+        fatal.append(why)
+        stop.set()
+
     kafka = KafkaOut(producer_config(s.kafka_bootstrap, f"{s.topic_prefix}rpm-{s.nightscout_instance}",
                                      compression=s.kafka_compression, delivery_timeout_ms=s.kafka_delivery_timeout_ms),
-                     lambda why: (fatal.append(why), stop.set()))
+                     on_fatal)
     submitter = KafkaSubmitter(kafka, s.topic_prefix, BridgeMetrics(registry))
     limits = Limits(s.max_payload_bytes, timedelta(seconds=s.max_future_skew_s), timedelta(seconds=s.late_horizon_s))
     app = create_app(connect, cache, submitter, limits, NightscoutMetrics(registry))

@@ -17,7 +17,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.resource import Resource
+from fhir.resources.R4B.resource import Resource
 
 from alerts.console import access, alarms
 from alerts.console.context import console

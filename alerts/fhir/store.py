@@ -55,12 +55,15 @@ def search_observations(
               "news2": "news2" in kinds, "lo": start or _FAR_PAST, "hi": end or _FAR_FUTURE,
               "limit": limit, "offset": offset}
     sql = _SEARCH.replace("{direction}", "DESC" if newest_first else "ASC")  # a fixed keyword, never user text
-    rows = [(kind, t, dev, v1, v2, tuple(fl or ())) for kind, t, dev, v1, v2, fl in conn.execute(sql, params)]
+    rows: list[_Raw] = [(kind, t, dev, v1, v2, tuple(fl or ())) for kind, t, dev, v1, v2, fl in conn.execute(sql, params)]
     return _with_news2(conn, patient_id, rows)
 
 
-def _with_news2(conn: psycopg.Connection, patient_id: str,
-                rows: list[tuple[str, datetime, str, float, float | None, tuple[str, ...]]]) -> list[ObservationRow]:
+# (kind, time, device, value, diastolic, flags) as the search query returns them
+_Raw = tuple[str, datetime, str, float, float | None, tuple[str, ...]]
+
+
+def _with_news2(conn: psycopg.Connection, patient_id: str, rows: list[_Raw]) -> list[ObservationRow]:
     scored = [t for kind, t, *_ in rows if kind == "news2"]
     points: dict[datetime, News2Point] = {}
     if scored:
@@ -73,7 +76,7 @@ def _with_news2(conn: psycopg.Connection, patient_id: str,
 def observation(conn: psycopg.Connection, key: ObservationKey) -> ObservationRow | None:
     """The row an Observation id names, or None."""
     if key.kind == "news2":
-        rows = [("news2", t, "", float(total), None, ()) for t, total in conn.execute(
+        rows: list[_Raw] = [("news2", t, "", float(total), None, ()) for t, total in conn.execute(
             "SELECT scored_at, total FROM news2_scores WHERE patient_id = %s AND scored_at = %s", (key.patient_id, key.t))]
         return next(iter(_with_news2(conn, key.patient_id, rows)), None)
     if key.kind == "bp":

@@ -34,7 +34,7 @@ def test_enabled_listeners_have_deployment_service_policy_and_budget(chart: helm
         pol = r.get("NetworkPolicy", f"rpm-{component}")
         assert {p["port"] for rule in pol["spec"]["egress"] for p in rule["ports"]} == {53, 9092, 5432}
         assert {rule["ports"][0]["port"] for rule in pol["spec"]["ingress"]} == {"metrics", port_name}
-    mllp = [x for x in r.get("NetworkPolicy", "rpm-hl7")["spec"]["ingress"] if x["ports"][0]["port"] == "mllp"][0]
+    mllp = next(x for x in r.get("NetworkPolicy", "rpm-hl7")["spec"]["ingress"] if x["ports"][0]["port"] == "mllp")
     assert mllp["from"] == [{"ipBlock": {"cidr": "10.30.0.0/16"}}]
 
 
