@@ -48,7 +48,7 @@ def test_migrate_empty_then_again(empty_dsn: str) -> None:
         assert _objects(conn) == objects
         rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
         assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres"),
-                        (100, "alarm_lifecycle", "postgres"), (200, "console", "postgres")]
+                        (100, "alarm_lifecycle", "postgres"), (200, "console", "postgres"), (300, "interop", "postgres")]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
