@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         port = free_port()
         # Every device publishes: windows close on the reading that passes their end (the trigger
         # measured here), not on the wall-clock timer that exists for silent sensors.
-        env = infra.env(RPM_HTTP_PORT=str(port), RPM_DATA_DIR=f"{tmp}/streams", RPM_WALL_CLOSE_S="3600")
+        env = infra.env(RPM_HTTP_PORT=str(port), RPM_CONSOLE_OPS_ENDPOINTS="true", RPM_DATA_DIR=f"{tmp}/streams",
+                        RPM_WALL_CLOSE_S="3600")
         with Processes(env, Path(tmp)) as procs:
             for name in ("bridge", "streams", "sink", "alerts"):
                 procs.start(name)
@@ -188,7 +189,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         **({"limit_errors": probe.errors} if probe.errors else {}),
         "patients": args.patients, "rate_msgs_s": round(args.patients * args.rate_hz, 1),
         "published_msgs_s": round(published / max(1e-9, elapsed), 1), "duration_s": round(elapsed, 1),
-        "candidates_seen": len(watch.seen), **({"watch_errors": watch.errors} if watch.errors else {}), "readings_stored_share": round(stored / max(1, 3 * published), 3),
+        "candidates_seen": len(watch.seen), **({"watch_errors": watch.errors} if watch.errors else {}),
+        "readings_stored_share": round(stored / max(1, 3 * published), 3),
     }
 
 

@@ -29,7 +29,10 @@ HOME: Final = "home"
 
 PAUSE_MAX_S: Final = 120.0
 LATCHING: Final = frozenset({Priority.HIGH})
-REANNOUNCE_S: Final[dict[Priority, float]] = {Priority.HIGH: 120.0, Priority.MEDIUM: 300.0, Priority.LOW: 900.0}
+# IEC 60601-1-8: an acknowledged alarm stays silent until its condition ends;
+# it sounds again on worsening (AlarmPolicy.worsening_factor), not on a timer.
+# A ward that wants timed reminders sets a priority's interval here.
+REANNOUNCE_S: Final[dict[Priority, float | None]] = {Priority.HIGH: None, Priority.MEDIUM: None, Priority.LOW: None}
 
 S, R = EscalationStep, StaffRole
 DEFAULT_CHAINS: Final[dict[str, dict[Priority, tuple[EscalationStep, ...]]]] = {

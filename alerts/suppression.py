@@ -28,6 +28,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerts.suppression_policy import DEVICE_RULES, SuppressionPolicy
+from alerts.validated import updated
 from wire.messages import AlertCandidate, CandidateStatus, DeviceKind, Priority
 
 
@@ -182,8 +183,8 @@ def evaluate(
     if ev.firing and p.artifact_gated and (ev.artifact or signal_lost):
         # Held: neither evidence for the condition nor against it.
         held = Signal.HELD_ARTIFACT if ev.artifact else Signal.HELD_SIGNAL_LOSS
-        return state.model_copy(update={"last_eval_end": ev.window_end}), held
-    s = state.model_copy(update={"last_eval_end": ev.window_end})
+        return updated(state, {"last_eval_end": ev.window_end}), held
+    s = updated(state, {"last_eval_end": ev.window_end})
     if ev.firing:
         return _firing(s, state, ev, p)
     return _clear(s, ev)
@@ -193,7 +194,7 @@ def _firing(
     s: ConditionState, before: ConditionState, ev: Evaluation, p: SuppressionPolicy
 ) -> tuple[ConditionState, Signal]:
     if s.phase in (Phase.PRESENT, Phase.CLEARING):
-        return s.model_copy(update={
+        return updated(s, {
             "phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None, "last_firing_at": ev.window_end,
             "last_value": ev.value, "peak_severity": max(s.peak_severity, ev.severity),
         }), Signal.PERSISTS
@@ -203,7 +204,7 @@ def _firing(
     if restart:
         horizon = ev.window_start - _s(p.repeat_window_s)
         starts = tuple(t for t in s.recent_starts if t > horizon) + (ev.window_start,)
-        s = s.model_copy(update={
+        s = updated(s, {
             "phase": Phase.PENDING, "pending_since": ev.window_start, "pending_candidate": ev.candidate_id,
             "area": ev.severity * _secs(ev.window_end, ev.window_start), "peak_severity": ev.severity,
             "recent_starts": starts[-(p.repeat_count or 1):],
@@ -213,11 +214,11 @@ def _firing(
         # sample) count their sampling interval, sliding windows only their
         # new part; held (artifact) intervals were consumed without adding.
         since = before.last_eval_end or ev.window_start
-        s = s.model_copy(update={
+        s = updated(s, {
             "area": s.area + ev.severity * _secs(ev.window_end, since),
             "peak_severity": max(s.peak_severity, ev.severity),
         })
-    s = s.model_copy(update={"last_firing_at": ev.window_end, "last_value": ev.value})
+    s = updated(s, {"last_firing_at": ev.window_end, "last_value": ev.value})
     assert s.pending_since is not None
     lasted = _secs(ev.window_end, s.pending_since)
     if (
@@ -227,7 +228,7 @@ def _firing(
         or (p.repeat_count is not None and len(s.recent_starts) >= p.repeat_count
             and s.recent_starts[-p.repeat_count] > ev.window_start - _s(p.repeat_window_s))
     ):
-        return s.model_copy(update={"phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None}), Signal.ONSET
+        return updated(s, {"phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None}), Signal.ONSET
     return s, Signal.PENDING
 
 
@@ -238,7 +239,7 @@ def _clear(s: ConditionState, ev: Evaluation) -> tuple[ConditionState, Signal]:
         return _idle(s), Signal.DISMISSED
     streak = s.clear_streak + 1
     first = s.first_clear_at or ev.window_end
-    s = s.model_copy(update={"phase": Phase.CLEARING, "clear_streak": streak, "first_clear_at": first})
+    s = updated(s, {"phase": Phase.CLEARING, "clear_streak": streak, "first_clear_at": first})
     return s, Signal.CLEARING
 
 
@@ -256,13 +257,13 @@ def tick(s: ConditionState, now: datetime, p: SuppressionPolicy) -> tuple[Condit
         return s, Signal.NONE
     if s.phase is Phase.PENDING:
         if p.edge:
-            return s.model_copy(update={"phase": Phase.PRESENT, "last_firing_at": now}), Signal.ONSET
+            return updated(s, {"phase": Phase.PRESENT, "last_firing_at": now}), Signal.ONSET
         return _idle(s), Signal.DISMISSED
     return _idle(s), Signal.CLEARED
 
 
 def _idle(s: ConditionState) -> ConditionState:
-    return s.model_copy(update={
+    return updated(s, {
         "phase": Phase.IDLE, "pending_since": None, "pending_candidate": None, "area": 0.0, "peak_severity": 0.0,
         "first_clear_at": None, "clear_streak": 0, "last_firing_at": None,
     })

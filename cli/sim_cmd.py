@@ -44,8 +44,8 @@ def demo_plan(patients: int, seed: int = 1) -> FleetPlan:
 
 def seed_registry(conn: psycopg.Connection, plan: FleetPlan) -> None:
     """Register the plan's wards, patients and devices; re-running keeps matching assignments."""
-    from storage import registry
     from firmware_sim.devices import WIRE_KIND
+    from storage import registry
 
     since = plan.start - ASSIGNMENT_LEAD
     for ward_id, name in sorted({(p.ward_id, p.ward_name) for p in plan.patients}):

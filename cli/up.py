@@ -19,6 +19,7 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+from typing import cast
 
 import psycopg
 
@@ -44,6 +45,11 @@ def _console_health(port: int) -> dict[str, object] | None:
         return json.loads(e.read())  # type: ignore[no-any-return]
     except OSError:
         return None
+
+
+def _service(p: subprocess.Popen[bytes]) -> str:
+    """The service a child runs: [python, -m, cli.main, NAME, ...]."""
+    return str(cast("list[str]", p.args)[3])
 
 
 def up(a: argparse.Namespace) -> int:
@@ -110,6 +116,8 @@ def up(a: argparse.Namespace) -> int:
         # The interop listeners take free ports unless configured, so a second `rpm up` does not collide.
         env.setdefault("RPM_HL7_PORT", str(free_port()))
         env.setdefault("RPM_NIGHTSCOUT_PORT", str(free_port()))
+        # The demo console listens on 127.0.0.1: its /healthz shows every stage (step 5 waits on it).
+        env.setdefault("RPM_CONSOLE_OPS_ENDPOINTS", "true")
         env.setdefault("RPM_DATA_DIR", str(data / "streams"))
         procs: list[subprocess.Popen[bytes]] = []
 
@@ -138,7 +146,7 @@ def up(a: argparse.Namespace) -> int:
             health = _console_health(a.port)
             if health and health.get("status") == "ok":
                 break
-            dead = [p.args[3] for p in procs if p.poll() is not None]
+            dead = [_service(p) for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(map(str, dead))}; see {logdir}", file=sys.stderr)
                 return 1
@@ -163,7 +171,7 @@ def up(a: argparse.Namespace) -> int:
         while not stop.is_set():
             if a.duration is not None and time.monotonic() - started >= a.duration:
                 break
-            dead = [str(p.args[3]) for p in procs if p.poll() is not None]
+            dead = [_service(p) for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(dead)}; see {logdir}", file=sys.stderr)
                 return 1

@@ -81,9 +81,10 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     features = app.topic(names[topics.FEATURES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     scores = app.topic(names[topics.SCORES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     cands = app.topic(names[topics.ALERT_CANDIDATES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
-    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
-                                 partitions=s.partitions))
+    raw: faust.Schema = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    # app.Table is typed as the abstract TableT; it returns a faust.Table.
+    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes,  # type: ignore[arg-type]
+                                 value_type=bytes, partitions=s.partitions))
     m = Metrics(registry)
     last_tick: dict[int, int] = {}  # partition -> newest tick time seen (in replay order)
 

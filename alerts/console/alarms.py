@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from alerts.console.config_models import AlarmEventOut
 from alerts.console.models import AlarmOut
 from alerts.console.users import Scope
 
@@ -26,7 +27,7 @@ SELECT a.id, a.patient_id, p.ward_id, p.bed, p.display_name, a.rule, a.parameter
        ack.actor, ack.at,
        coalesce((to_jsonb(a) ->> 'paused_until')::timestamptz, (pz.detail ->> 'until')::timestamptz),
        coalesce((to_jsonb(a) ->> 'escalation_level')::int, (esc.detail ->> 'level')::int, 0),
-       esc.detail ->> 'target'
+       esc.detail ->> 'target', a.last_value, a.condition_present
 FROM alerts a
 JOIN patients p ON p.id = a.patient_id
 LEFT JOIN LATERAL (SELECT actor, at FROM alert_events e WHERE e.alert_id = a.id AND e.event = 'acknowledged'
@@ -41,7 +42,7 @@ LEFT JOIN LATERAL (SELECT detail FROM alert_events e WHERE e.alert_id = a.id AND
 def _row(r: tuple[object, ...]) -> AlarmOut:
     keys = ("id", "patient_id", "ward_id", "bed", "display_name", "rule", "parameter", "priority", "state",
             "value", "threshold", "message", "window_start", "raised_at", "acknowledged_by", "acknowledged_at", "paused_until",
-            "escalation_level", "escalated_to")
+            "escalation_level", "escalated_to", "current_value", "condition_present")
     return AlarmOut.model_validate(dict(zip(keys, r)))
 
 
@@ -68,6 +69,14 @@ def open_alarms(
 def one(conn: psycopg.Connection, alert_id: str) -> AlarmOut | None:
     row = conn.execute(_SELECT + " WHERE a.id = %s", (alert_id,)).fetchone()
     return _row(row) if row else None
+
+
+def events(conn: psycopg.Connection, alert_id: str) -> list[AlarmEventOut]:
+    """Every recorded step of one alarm, oldest first: transitions, escalations, deliveries."""
+    rows = conn.execute(
+        "SELECT event, actor, at, detail FROM alert_events WHERE alert_id = %s ORDER BY at, id", (alert_id,)
+    ).fetchall()
+    return [AlarmEventOut(event=r[0], actor=r[1], at=r[2], detail=r[3] or {}) for r in rows]
 
 
 def recent(conn: psycopg.Connection, scope: Scope, limit: int) -> list[AlarmOut]:

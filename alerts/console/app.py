@@ -18,6 +18,7 @@ from alerts.console import (
     errors,
     pages,
     routes_admin,
+    routes_alarm_config,
     routes_auth,
     routes_export,
     routes_home,
@@ -45,7 +46,8 @@ def install(
 ) -> None:
     app.state.console = Console(_autocommit(connect), broadcaster, settings or ConsoleSettings())
     errors.install_handlers(app)
-    for module in (routes_auth, routes_ward, routes_patient, routes_export, routes_home, routes_admin, pages):
+    for module in (routes_auth, routes_ward, routes_alarm_config, routes_patient, routes_export, routes_home,
+                   routes_admin, pages):
         app.include_router(module.router)
     # The FHIR R4 API (alerts.fhir) shares the console's users, access checks and audit.
     fhir.install(app, registry if registry is not None else CollectorRegistry())

@@ -8,7 +8,7 @@ receive the whole catalog of the user's language. Vietnamese is the default.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 LOCALES = ("vi", "en")
@@ -17,7 +17,7 @@ DEFAULT = "vi"
 INTL = {"vi": "vi-VN", "en": "en-GB"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(locale: str) -> dict[str, str]:
     if locale not in LOCALES:
         locale = DEFAULT

@@ -93,6 +93,8 @@ class AlarmOut(_Out):
     paused_until: IsoTime | None = None
     escalation_level: int = 0
     escalated_to: str | None = None
+    current_value: float | None = Field(default=None, description="the latest value of the condition (value = at raise)")
+    condition_present: bool = True
 
 
 class BedOut(_Out):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -10,17 +9,17 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from alerts.engine import Outcome
-from alerts.metrics import AlertMetrics
-from alerts.notification_plan import ChannelsEnabled
-from alerts import store
 from alerts.console import access, actions, alarms, i18n, ward_data
 from alerts.console.auth import current_user, staff
+from alerts.console.config_models import AlarmDetailOut
 from alerts.console.context import Console, console
 from alerts.console.errors import ApiError
 from alerts.console.live import alert_stream
 from alerts.console.models import AckBody, AlarmOut, PauseBody, WardOut, WardRef
 from alerts.console.users import RESPONDERS, Principal
+from alerts.engine import Outcome
+from alerts.metrics import AlertMetrics
+from alerts.notification_plan import ChannelsEnabled
 from storage import audit
 
 router = APIRouter(prefix="/api", tags=["ward"])
@@ -71,6 +70,20 @@ def stream(request: Request, ward: str | None = Query(None, description="also pu
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
+@router.get("/alerts/{alert_id}", response_model=AlarmDetailOut, responses=_ERRORS)
+def alert_detail(alert_id: str, request: Request, user: Principal = Depends(staff)) -> AlarmDetailOut:
+    """One alarm of the user's wards with every recorded step (audited as a read of the patient)."""
+    with console(request).connect() as conn:
+        ref = access.alert_patient(conn, user, alert_id)
+        with conn.transaction():
+            out = alarms.one(conn, alert_id)
+            steps = alarms.events(conn, alert_id)
+            audit.append(conn, user.user_id, "alert.view", ref.id, {"alert_id": alert_id})
+    if out is None:
+        raise ApiError(404, "error.no_alert")
+    return AlarmDetailOut(**out.model_dump(), events=steps)
+
+
 def _act(ctx: Console, user: Principal, alert_id: str, action: str,
          do: Callable[[psycopg.Connection, datetime, actions.OnOutcome], str],
          metrics: AlertMetrics | None = None) -> AlarmOut:
@@ -91,7 +104,7 @@ def _act(ctx: Console, user: Principal, alert_id: str, action: str,
         if metrics is not None:
             for o in outcomes:
                 metrics.observe(o)  # after the commit, as the lifecycle's own paths do
-        _publish(ctx, conn, alert_id)
+        ctx.broadcaster.publish(alert_id)  # every console stream re-reads it, as after the consumer's changes
         out = alarms.one(conn, alert_id)
     assert out is not None
     return out
@@ -100,12 +113,6 @@ def _act(ctx: Console, user: Principal, alert_id: str, action: str,
 def _channels(request: Request) -> ChannelsEnabled:
     """The alert service's enabled channels (set by alerts.http.create_app)."""
     return getattr(request.app.state, "alert_channels", ChannelsEnabled(webhook=False, sms=False))
-
-
-def _publish(ctx: Console, conn: psycopg.Connection, alert_id: str) -> None:
-    # The same message the alert consumer pushes, so every console stream re-reads this alarm.
-    for view in store.list_alerts(conn, limit=1, alert_id=alert_id):
-        ctx.broadcaster.publish(json.dumps(view.to_json()))
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})

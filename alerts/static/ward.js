@@ -26,6 +26,13 @@
       alarms.set(updated.id, updated); render();
     } catch (e) { btn.disabled = false; alert(t("action.failed", {message: e.message})); }
   }
+  // The text keeps the value at raise; the latest value of a persisting condition is shown beside it.
+  function nowText(a) {
+    if (a.current_value === null || a.current_value === undefined || a.current_value === a.value || !a.condition_present) return "";
+    const type = a.parameter || (a.rule.startsWith("news2") ? "news2" : "");
+    const v = type === "news2" ? String(Math.round(a.current_value)) : value(type, a.current_value);
+    return el("span", {class: "now", "data-current-value": String(a.current_value)}, " · " + t("ward.now_value", {value: v}));
+  }
   function alarmItem(a) {
     const snd = sounding(a);
     const meta = [];
@@ -38,7 +45,7 @@
     const stateText = a.escalated_to && a.state === "escalated" ? "" : t(`state.${snd && a.state === "paused" ? "active" : a.state}`);
     return el("li", {class: `alarm ${a.priority}${snd ? " sounding" : ""}`, "data-alert-id": a.id, "data-state": a.state, "data-priority": a.priority},
       el("div", {class: "what"}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`)),
-         a.bed ? t("ward.bed", {bed: a.bed}) + " · " : "", alarmText(a)),
+         a.bed ? t("ward.bed", {bed: a.bed}) + " · " : "", alarmText(a), nowText(a)),
       el("div", {class: "meta"}, `${a.display_name || a.patient_id} · ${ago(a.raised_at, now())}`,
          el("span", {class: "state"}, [stateText, ...meta].filter(Boolean).map(x => " · " + x).join(""))),
       buttons);

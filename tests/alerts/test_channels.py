@@ -7,13 +7,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from prometheus_client import CollectorRegistry
 
 from alerts import delivery, processing
 from alerts.channels import SmsGateway, Webhook, verify
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import Channel, ChannelsEnabled
 from alerts.outbox import RetryPolicy, next_attempt
-from prometheus_client import CollectorRegistry
 from tests.alerts.fixtures import seed_ward, spo2
 from tests.alerts.http_peer import HttpPeer
 

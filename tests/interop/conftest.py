@@ -89,6 +89,7 @@ def interop(pg_server_dsn: str, kafka_cluster: MockKafka, tmp_path_factory: pyte
         "RPM_HTTP_PORT": str(http), "RPM_PARTITIONS": "2", "RPM_SINK_INSTANCE": "interop-test",
         "RPM_HL7_PORT": str(hl7_port), "RPM_HL7_HOST": "127.0.0.1", "RPM_NIGHTSCOUT_PORT": str(ns_port),
         "RPM_NIGHTSCOUT_HOST": "127.0.0.1", "RPM_REGISTRY_REFRESH_S": "1",
+        "RPM_CONSOLE_OPS_ENDPOINTS": "true",  # the FHIR refusal counters on the console's /metrics
     }, tmp_path_factory.mktemp("interop-services"))
     base = f"http://127.0.0.1:{http}"
     try:

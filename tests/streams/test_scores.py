@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from tests.streams.helpers import Patient, T0, at, r, wobble
+from tests.streams.helpers import T0, Patient, at, r, wobble
 from wire.messages import DeviceKind, WaveformKind, WaveformSnippet
 from wire.units import ReadingType as RT
 
