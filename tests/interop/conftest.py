@@ -59,7 +59,7 @@ class Interop:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {r.json()['token']}"}, timeout=30)
 
 
-def _port_open(port: int) -> bool:
+def _port_open(port: int) -> bool:  # also used by test_hl7_no_loss
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
