@@ -25,7 +25,7 @@ from ingest import nightscout_map
 from ingest.kafka_submit import KafkaSubmitter
 from ingest.registry_cache import RegistryCache
 from ingest.validate import Limits
-from storage import upload_tokens
+from storage import audit, upload_tokens
 
 REFUSALS = ("bad_token", "not_json", "payload_too_large", "no_entry_accepted", "entry_refused")
 
@@ -111,12 +111,16 @@ def create_app(connect: Callable[[], psycopg.Connection], cache: RegistryCache, 
         since = request.query_params.get("find[date][$gte]") or request.query_params.get("find[date][$gt]")
         start = datetime.fromtimestamp(int(since) / 1000, UTC) if since and since.isdigit() else \
             datetime.now(UTC) - timedelta(days=30)
-        with connect() as conn:
+        with connect() as conn, conn.transaction():
             patient = conn.execute(
                 "SELECT patient_id FROM assignments WHERE device_id = %s AND ended_at IS NULL", (device,)).fetchone()
             rows = [] if patient is None else conn.execute(
                 "SELECT measured_at, value, device_id FROM readings WHERE patient_id = %s AND type = 'glucose'"
                 " AND measured_at >= %s ORDER BY measured_at DESC LIMIT %s", (patient[0], start, count + 1)).fetchall()
+            if patient is not None:
+                # A read of patient data like any other: attributable to the uploader's secret (its device).
+                audit.append(conn, f"device:{device}", "nightscout.read", str(patient[0]),
+                             {"since": start, "returned": min(len(rows), count)})
         return JSONResponse(nightscout_map.entries_out(rows)[:count])
 
     for path in ("/api/v1/entries", "/api/v1/entries.json"):

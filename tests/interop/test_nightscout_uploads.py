@@ -55,6 +55,10 @@ def test_upload_then_read_back_with_py_nightscout_console_and_fhir(interop: Inte
     assert status.status == "ok" and status.apiEnabled is True
     assert [s.sgv for s in sgvs] == [150, 146, 142, 138, 134, 130]
     assert sgvs[0].direction == "Flat"  # +4 mg/dL in 5 min: 0.8 mg/dL per minute
+    with interop.connect() as conn:
+        audited = conn.execute("SELECT count(*) FROM audit_log WHERE actor = %s AND action = 'nightscout.read'"
+                               " AND subject = 'PA3'", (f"device:{CGM_DEVICE}",)).fetchone()[0]
+    assert audited >= 1
     nurse = interop.console_login("nurse.a")
     glucose = nurse.get("/api/patients/PA3/trends", params={"range": "1h"}).json()
     points = next(t for t in glucose["trends"] if t["type"] == "glucose")["points"]
