@@ -26,18 +26,21 @@ def load_context(
     conn: psycopg.Connection, patient_id: str, now: datetime, channels: ChannelsEnabled, full: bool = True,
     light: Context | None = None,
 ) -> Context:
-    """``full=False``: only what suppression needs (ward settings, limits), for evaluations that change no alarm;
-    ``light``: such a context loaded before, completed instead of read again."""
+    """``full=False``: what a decision needs (ward settings, limits, escalation chains), without the routing
+    data (roster, responders, care team) that only planning notifications needs; ``light``: such a context
+    loaded before, completed instead of read again."""
     if light is None:
         row = conn.execute("SELECT ward_id, bed FROM patients WHERE id = %s", (patient_id,)).fetchone()
         ward_id, bed = (row[0], row[1]) if row else (None, None)
         overrides = _ward_overrides(conn, ward_id) if ward_id is not None else {}
         limits = _limits(conn, patient_id, now)
+        chains = load_chains(conn, ward_id)
     else:
         ward_id, bed, overrides, limits = light.place.ward_id, light.place.bed, light.ward_overrides, light.limits
+        chains = light.chains
     if not full:
-        return Context(place=PatientPlace(patient_id, ward_id, bed), ward_overrides=overrides, limits=limits,
-                       channels=channels)
+        return Context(place=PatientPlace(patient_id, ward_id, bed), chains=chains, ward_overrides=overrides,
+                       limits=limits, channels=channels)
     team = _care_team(conn, patient_id) if ward_id is None else None
     place = PatientPlace(patient_id, ward_id, bed, team)
     roster = _roster(conn, ward_id, now) if ward_id is not None else ()
@@ -46,7 +49,7 @@ def load_context(
         place=place,
         roster=roster,
         responders=_responders(conn, sorted(people)),
-        chains=load_chains(conn, ward_id),
+        chains=chains,
         ward_overrides=overrides,
         limits=limits,
         channels=channels,

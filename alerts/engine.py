@@ -13,7 +13,7 @@ service and the replayed event time in the evaluation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from alerts import alarm_state_machine as sm
@@ -140,6 +140,19 @@ def acknowledge(alarm: Alarm, actor: str, ctx: Context, now: datetime, note: str
 def pause(alarm: Alarm, actor: str, seconds: float, ctx: Context, now: datetime) -> Outcome:
     a2, ts = sm.pause(alarm, actor, now, seconds, ctx.alarm_policy(alarm))
     return _out(None, a2, Signal.NONE, ctx, ts)
+
+
+def replan(out: Outcome, ctx: Context) -> Outcome:
+    """The same decision's notifications planned with the full context (roster, responders, care team).
+
+    The IO layer decides with the light context (everything a decision reads)
+    and loads the routing data only when the decision changed an alarm.
+    """
+    if out.alarm is None or not out.dispatches:
+        return out
+    a = out.alarm
+    return replace(out, dispatches=plan(a, out.transitions, ctx.alarm_policy(a), ctx.place, ctx.roster,
+                                        ctx.responders, ctx.channels))
 
 
 def _out(

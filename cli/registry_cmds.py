@@ -11,6 +11,7 @@ import psycopg
 from runtime.settings import DbConn, RpmSettings, load
 from storage import registry
 from storage.migrate import migrate
+from wire import identifiers
 from wire.messages import DeviceKind
 
 
@@ -135,9 +136,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     pat = sub.add_parser("patients", help="patient registry").add_subparsers(dest="pat_cmd", required=True)
     p = pat.add_parser("add", help="add or update a patient")
-    p.add_argument("patient_id")
+    p.add_argument("patient_id", type=identifiers.arg("patient"))
     p.add_argument("--name", required=True, help="display name (kept server-side only)")
-    p.add_argument("--ward")
+    p.add_argument("--ward", type=identifiers.arg("ward"))
     p.add_argument("--bed")
     p.add_argument("--spo2-scale", type=int, choices=(1, 2), default=1,
                    help="NEWS2 SpO2 scale; 2 only for hypercapnic respiratory failure")
@@ -145,12 +146,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     dev = sub.add_parser("devices", help="device registry").add_subparsers(dest="dev_cmd", required=True)
     d = dev.add_parser("add", help="register a device")
-    d.add_argument("device_id")
+    d.add_argument("device_id", type=identifiers.arg("device"))
     d.add_argument("--kind", choices=[k.value for k in DeviceKind], required=True)
     d.set_defaults(func=cmd_device_add)
     d = dev.add_parser("assign", help="assign a device to a patient from a time on")
-    d.add_argument("device_id")
-    d.add_argument("patient_id")
+    d.add_argument("device_id", type=identifiers.arg("device"))
+    d.add_argument("patient_id", type=identifiers.arg("patient"))
     d.add_argument("--at", help="ISO time with offset (default now)")
     d.set_defaults(func=cmd_assign)
     d = dev.add_parser("upload-token", help="new Nightscout uploader secret for a device (printed once)")
@@ -161,7 +162,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     d.add_argument("device_id")
     d.set_defaults(func=cmd_upload_revoke)
     d = dev.add_parser("unassign", help="end a device's assignment")
-    d.add_argument("device_id")
+    d.add_argument("device_id", type=identifiers.arg("device"))
     d.add_argument("--at", help="ISO time with offset (default now)")
     d.set_defaults(func=cmd_unassign)
     dev.add_parser("list", help="devices and their current assignment").set_defaults(func=cmd_device_list)

@@ -8,7 +8,9 @@ at most 64 characters.
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Callable
 from typing import Annotated, Final
 
 from pydantic import StringConstraints
@@ -37,3 +39,14 @@ def check(kind: str, value: str) -> str:
     if not is_identifier(value):
         raise BadIdentifier(kind, value)
     return value
+
+
+def arg(kind: str) -> Callable[[str], str]:
+    """An argparse ``type=`` that refuses a bad id with a one-line error before anything runs."""
+    def parse(value: str) -> str:
+        if not is_identifier(value):
+            raise argparse.ArgumentTypeError(str(BadIdentifier(kind, value)))
+        return value
+
+    parse.__name__ = f"{kind} id"
+    return parse

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from alerts.console.config_models import AlarmEventOut
-from alerts.console.models import AlarmOut
+from alerts.console.models import AlarmOut, AlertEventOut, AlertHistoryOut
 from alerts.console.users import Scope
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -77,6 +77,27 @@ def events(conn: psycopg.Connection, alert_id: str) -> list[AlarmEventOut]:
         "SELECT event, actor, at, detail FROM alert_events WHERE alert_id = %s ORDER BY at, id", (alert_id,)
     ).fetchall()
     return [AlarmEventOut(event=r[0], actor=r[1], at=r[2], detail=r[3] or {}) for r in rows]
+
+
+def history(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime,
+            limit: int = 500) -> list[AlertHistoryOut]:
+    """A patient's alarms raised in [start, end), newest first, each with who did what and when."""
+    rows = conn.execute(
+        "SELECT a.id, a.rule, a.parameter, a.priority, a.state, a.value, a.threshold, a.message, a.window_start,"
+        " a.raised_at FROM alerts a WHERE a.patient_id = %s AND a.raised_at >= %s AND a.raised_at < %s"
+        " ORDER BY a.raised_at DESC, a.id LIMIT %s",
+        (patient_id, start, end, limit),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    steps: dict[str, list[AlertEventOut]] = {i: [] for i in ids}
+    if ids:
+        for alert_id, event, actor, at in conn.execute(
+            "SELECT alert_id, event, actor, at FROM alert_events WHERE alert_id = ANY(%s) ORDER BY at, id", (ids,)
+        ):
+            steps[alert_id].append(AlertEventOut(event=event, actor=actor, at=at))
+    keys = ("id", "rule", "parameter", "priority", "state", "value", "threshold", "message", "window_start",
+            "raised_at")
+    return [AlertHistoryOut.model_validate({**dict(zip(keys, r)), "events": steps[r[0]]}) for r in rows]
 
 
 def recent(conn: psycopg.Connection, scope: Scope, limit: int) -> list[AlarmOut]:

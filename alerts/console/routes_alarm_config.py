@@ -14,7 +14,7 @@ Each read or change writes its audit row in the same transaction.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -34,6 +34,7 @@ from alerts.console.config_models import (
 )
 from alerts.console.context import console
 from alerts.console.errors import ApiError
+from alerts.console.params import PatientId
 from alerts.console.users import Principal
 from alerts.limit_safety import safe_range
 from storage import audit
@@ -42,11 +43,7 @@ from wire.rules import Rule
 
 router = APIRouter(prefix="/api", tags=["alarm configuration"])
 _ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 422: {}}
-def _id_path() -> Any:
-    # A new Path per parameter: FastAPI binds a shared one to the first parameter's name.
-    return Path(min_length=1, max_length=64, pattern=ID_PATTERN)
-
-
+ResponderId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 # Roster readers: the ward's clinical staff, and the admins who edit it.
 _ROSTER_READERS = access.READERS | access.ROSTER_EDITORS
@@ -57,7 +54,7 @@ def _refused(e: roster_store.ConfigError) -> ApiError:
 
 
 @router.put("/responders/{responder_id}", response_model=ResponderOut, responses=_ERRORS)
-def put_responder(body: ResponderBody, request: Request, responder_id: str = _id_path(),
+def put_responder(body: ResponderBody, request: Request, responder_id: ResponderId,
                   user: Principal = Depends(current_user)) -> ResponderOut:
     """Create or edit a responder; one rostered in a ward only by that ward's charge nurse (or an admin)."""
     with console(request).connect() as conn:
@@ -127,7 +124,7 @@ def _limit_out(r: roster_store.LimitRow) -> LimitOut:
 
 
 @router.get("/patients/{patient_id}/limits", response_model=list[LimitOut], responses=_ERRORS)
-def get_limits(request: Request, patient_id: str = _id_path(), user: Principal = Depends(current_user)) -> list[LimitOut]:
+def get_limits(request: Request, patient_id: PatientId, user: Principal = Depends(current_user)) -> list[LimitOut]:
     """The patient's alarm limit overrides with each rule's safe range (the ward's staff; audited)."""
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
@@ -137,7 +134,7 @@ def get_limits(request: Request, patient_id: str = _id_path(), user: Principal =
 
 
 @router.put("/patients/{patient_id}/limits/{rule}", response_model=LimitSetOut, responses=_ERRORS)
-def put_limit(body: LimitBody, request: Request, patient_id: str = _id_path(), rule: str = Path(max_length=64),
+def put_limit(body: LimitBody, request: Request, patient_id: PatientId, rule: str = Path(max_length=64),
               user: Principal = Depends(current_user)) -> LimitSetOut:
     """Set a patient's limit for a threshold rule: charge nurse or clinician of the patient's ward only."""
     with console(request).connect() as conn:
@@ -151,7 +148,7 @@ def put_limit(body: LimitBody, request: Request, patient_id: str = _id_path(), r
 
 
 @router.delete("/patients/{patient_id}/limits/{rule}", response_model=DeletedOut, responses=_ERRORS)
-def delete_limit(request: Request, patient_id: str = _id_path(), rule: str = Path(max_length=64),
+def delete_limit(request: Request, patient_id: PatientId, rule: str = Path(max_length=64),
                  reason: str = Query(..., min_length=1, max_length=500),
                  user: Principal = Depends(current_user)) -> DeletedOut:
     """Clear a patient's limit (back to the ward's default): the same staff as setting one; audited."""

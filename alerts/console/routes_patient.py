@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from alerts.console import access, devices
+from alerts.console import access, alarms, devices
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
     AgpBinOut,
-    AlertEventOut,
     AlertHistoryOut,
     DailyGlucoseOut,
     GlucoseOut,
@@ -28,6 +27,7 @@ from alerts.console.models import (
     TrendPointOut,
     TrendsOut,
 )
+from alerts.console.params import PatientId
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import Principal
 from storage import audit, glucose_queries, queries
@@ -55,7 +55,7 @@ def patients(request: Request, home: bool = Query(False, description="only patie
 
 
 @router.get("/{patient_id}", response_model=PatientOut, responses=_ERRORS)
-def patient(patient_id: str, request: Request, user: Principal = Depends(current_user)) -> PatientOut:
+def patient(patient_id: PatientId, request: Request, user: Principal = Depends(current_user)) -> PatientOut:
     now = datetime.now(UTC)
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
@@ -69,7 +69,7 @@ def patient(patient_id: str, request: Request, user: Principal = Depends(current
 
 @router.get("/{patient_id}/trends", response_model=TrendsOut, responses=_ERRORS)
 def trends(
-    patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+    patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
     types: list[ReadingType] | None = Query(None, description="vitals to chart (default all)"),
     user: Principal = Depends(current_user),
 ) -> TrendsOut:
@@ -91,7 +91,7 @@ def trends(
 
 
 @router.get("/{patient_id}/news2", response_model=list[News2PointOut], responses=_ERRORS)
-def news2(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+def news2(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
           user: Principal = Depends(current_user)) -> list[News2PointOut]:
     start, stop = period(range, end)
     with console(request).connect() as conn:
@@ -104,7 +104,7 @@ def news2(patient_id: str, request: Request, range: RangeName = "24h", end: date
 
 
 @router.get("/{patient_id}/alerts", response_model=list[AlertHistoryOut], responses=_ERRORS)
-def alert_history(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+def alert_history(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
                   user: Principal = Depends(current_user)) -> list[AlertHistoryOut]:
     """Alarms raised in the period, newest first, each with who did what and when."""
     start, stop = period(range, end)
@@ -112,11 +112,7 @@ def alert_history(patient_id: str, request: Request, range: RangeName = "24h", e
         ref = access.patient(conn, user, patient_id)
         with conn.transaction():
             audit.append(conn, user.user_id, "patient.alerts", ref.id, {"start": start, "end": stop})
-            rows = queries.alert_history(conn, ref.id, start, stop)
-    return [AlertHistoryOut(
-        id=a.id, rule=a.rule, parameter=a.parameter, priority=a.priority, state=a.state, value=a.value,
-        threshold=a.threshold, message=a.message, window_start=a.window_start, raised_at=a.raised_at,
-        events=[AlertEventOut(event=e.event, actor=e.actor, at=e.at) for e in a.events]) for a in rows]
+            return alarms.history(conn, ref.id, start, stop)
 
 
 def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:
@@ -127,7 +123,7 @@ def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:
 
 
 @router.get("/{patient_id}/glucose", response_model=GlucoseOut, responses=_ERRORS)
-def glucose(patient_id: str, request: Request, days: int = Query(14, ge=1, le=14), end: datetime | None = EndQuery,
+def glucose(patient_id: PatientId, request: Request, days: int = Query(14, ge=1, le=14), end: datetime | None = EndQuery,
             user: Principal = Depends(current_user)) -> GlucoseOut:
     """CGM: ambulatory glucose profile and consensus time-in-range metrics (Battelino 2019)."""
     ctx = console(request)

@@ -16,6 +16,7 @@ from alerts.console.context import Console, console
 from alerts.console.errors import ApiError
 from alerts.console.live import alert_stream
 from alerts.console.models import AckBody, AlarmOut, PauseBody, WardOut, WardRef
+from alerts.console.params import AlertId, WardId
 from alerts.console.users import RESPONDERS, Principal
 from alerts.engine import Outcome
 from alerts.metrics import AlertMetrics
@@ -33,7 +34,7 @@ def wards(request: Request, user: Principal = Depends(staff)) -> list[WardRef]:
 
 
 @router.get("/wards/{ward_id}", response_model=WardOut, responses=_ERRORS)
-def ward(ward_id: str, request: Request, user: Principal = Depends(staff)) -> WardOut:
+def ward(ward_id: WardId, request: Request, user: Principal = Depends(staff)) -> WardOut:
     """Every bed's latest vitals, NEWS2 and signal status, and the open alarms (audited as a ward view)."""
     ctx = console(request)
     now = datetime.now(UTC)
@@ -71,7 +72,7 @@ def stream(request: Request, ward: str | None = Query(None, description="also pu
 
 
 @router.get("/alerts/{alert_id}", response_model=AlarmDetailOut, responses=_ERRORS)
-def alert_detail(alert_id: str, request: Request, user: Principal = Depends(staff)) -> AlarmDetailOut:
+def alert_detail(alert_id: AlertId, request: Request, user: Principal = Depends(staff)) -> AlarmDetailOut:
     """One alarm of the user's wards with every recorded step (audited as a read of the patient)."""
     with console(request).connect() as conn:
         ref = access.alert_patient(conn, user, alert_id)
@@ -116,7 +117,7 @@ def _channels(request: Request) -> ChannelsEnabled:
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})
-def acknowledge(alert_id: str, request: Request, body: AckBody | None = None,
+def acknowledge(alert_id: AlertId, request: Request, body: AckBody | None = None,
                 user: Principal = Depends(current_user)) -> AlarmOut:
     """Acknowledge an alarm (needs X-CSRF-Token with a cookie session). 409 if it is not sounding."""
     note = body.note if body else ""
@@ -127,7 +128,7 @@ def acknowledge(alert_id: str, request: Request, body: AckBody | None = None,
 
 
 @router.post("/alerts/{alert_id}/pause", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})
-def pause(alert_id: str, request: Request, body: PauseBody | None = None,
+def pause(alert_id: AlertId, request: Request, body: PauseBody | None = None,
           user: Principal = Depends(current_user)) -> AlarmOut:
     """Pause the audio of a sounding alarm for ``seconds`` (default 120, at most 600)."""
     seconds = body.seconds if body else 120.0
