@@ -29,7 +29,9 @@ from alerts.fhir.observations import BP_PANEL, CODES, LOINC, NEWS2_CODE, SNOMED
 from alerts.fhir.store import ALL_KINDS, devices_of, observation, search_observations
 from storage import audit
 
-router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+# Not in the console's OpenAPI document: FHIR clients discover this API by its CapabilityStatement, and
+# its access matrix is tested on its own (tests/interop/test_fhir_api.py).
+router = APIRouter(prefix="/fhir", tags=["FHIR R4"], include_in_schema=False)
 Caller = Annotated[Client, Depends(client)]
 # Open alarms as a Flag search sees them: the console's window for open alarms.
 FLAG_WINDOW = timedelta(days=7)

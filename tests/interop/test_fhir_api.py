@@ -147,6 +147,25 @@ def test_ward_scope_and_audit(interop: Interop, path: str) -> None:
     assert denied >= 1 and reads >= 1
 
 
+FHIR_ROUTES = ["Patient", "Patient/PA1", "Observation?patient=PA1", "Device?patient=PA1", "Device/bm-a1",
+               "Flag?patient=PA1"]
+
+
+def test_every_fhir_route_for_every_kind_of_caller(interop: Interop) -> None:
+    """Anonymous 401; a console sign-in of another ward 403 (no ward-a name in the answer); ward A's nurse 200."""
+    other = interop.console_login("nurse.b").headers
+    own = interop.console_login("nurse.a").headers
+    for path in FHIR_ROUTES:
+        assert httpx.get(f"{interop.fhir}/{path}", timeout=30).status_code == 401, path
+        refused = httpx.get(f"{interop.fhir}/{path}", headers=other, timeout=30)
+        if path == "Patient":  # a search: nurse B gets her own ward only
+            assert refused.status_code == 200 and "Nguyễn Văn An" not in refused.text
+        else:
+            assert refused.status_code == 403 and "Nguyễn Văn An" not in refused.text, path
+        assert httpx.get(f"{interop.fhir}/{path}", headers=own, timeout=30).status_code == 200, path
+    assert httpx.get(f"{interop.fhir}/metadata", timeout=30).status_code == 200  # public, as FHIR requires
+
+
 def test_refusals_are_clear_and_counted(interop: Interop) -> None:
     f = interop.fhir
     assert httpx.get(f"{f}/Patient/PA1", timeout=30).status_code == 401
