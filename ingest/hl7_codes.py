@@ -1,8 +1,8 @@
 """Observation codes and units bedside-monitor gateways put in HL7 v2 OBX segments, mapped to the wire contract.
 
 OBX-3 carries an IEEE 11073-10101 (MDC) code (coding system ``MDC``, the
-full 32-bit code: partition 2 << 16 + term code, as in the IHE PCD-01
-profile) or a LOINC code (``LN``). OBX-6 carries a UCUM or MDC unit. Only
+full 32-bit code: partition << 16 + term code, as in the IHE PCD-01
+profile: SCADA partition 2 for measurements, DIM partition 4 for units) or a LOINC code (``LN``). OBX-6 carries a UCUM or MDC unit. Only
 codes of parameters the pipeline measures are mapped; a structural OBX
 (device/channel containers, OBX-2 not NM) carries no value and is skipped;
 mean arterial pressure is read by no downstream rule and is skipped too.
@@ -26,21 +26,30 @@ MDC: dict[str, ReadingType] = {
     "151562": T.RESP_RATE,     # MDC_RESP_RATE
     "150344": T.TEMPERATURE,   # MDC_TEMP
     "150364": T.TEMPERATURE,   # MDC_TEMP_BODY
-    "150380": T.TEMPERATURE,   # MDC_TEMP_ORAL
     "150392": T.TEMPERATURE,   # MDC_TEMP_TYMP
+    "188424": T.TEMPERATURE,   # MDC_TEMP_ORAL
+    "188428": T.TEMPERATURE,   # MDC_TEMP_EAR
+    "188452": T.TEMPERATURE,   # MDC_TEMP_AXILLA
+    "151570": T.RESP_RATE,     # MDC_AWAY_RESP_RATE
     "150021": T.BP_SYSTOLIC,   # MDC_PRESS_BLD_NONINV_SYS
     "150022": T.BP_DIASTOLIC,  # MDC_PRESS_BLD_NONINV_DIA
     "150017": T.BP_SYSTOLIC,   # MDC_PRESS_BLD_SYS
     "150018": T.BP_DIASTOLIC,  # MDC_PRESS_BLD_DIA
-    "160184": T.GLUCOSE,       # MDC_CONC_GLU_GEN
+    "160020": T.GLUCOSE,       # MDC_CONC_GLU_GEN
+    "160184": T.GLUCOSE,       # MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD
+    "160188": T.GLUCOSE,       # MDC_CONC_GLU_CAPILLARY_PLASMA
+    "160212": T.GLUCOSE,       # MDC_CONC_GLU_ISF
 }
 MDC_NAMES: dict[str, ReadingType] = {
     "MDC_ECG_HEART_RATE": T.HEART_RATE, "MDC_PULS_OXIM_PULS_RATE": T.HEART_RATE, "MDC_PULS_RATE_NON_INV": T.HEART_RATE,
-    "MDC_PULS_OXIM_SAT_O2": T.SPO2, "MDC_RESP_RATE": T.RESP_RATE, "MDC_TTHOR_RESP_RATE": T.RESP_RATE,
+    "MDC_PULS_OXIM_SAT_O2": T.SPO2, "MDC_RESP_RATE": T.RESP_RATE, "MDC_AWAY_RESP_RATE": T.RESP_RATE,
+    "MDC_TTHOR_RESP_RATE": T.RESP_RATE,
     "MDC_TEMP": T.TEMPERATURE, "MDC_TEMP_BODY": T.TEMPERATURE, "MDC_TEMP_ORAL": T.TEMPERATURE,
-    "MDC_TEMP_TYMP": T.TEMPERATURE, "MDC_PRESS_BLD_NONINV_SYS": T.BP_SYSTOLIC,
+    "MDC_TEMP_TYMP": T.TEMPERATURE, "MDC_TEMP_EAR": T.TEMPERATURE, "MDC_TEMP_AXILLA": T.TEMPERATURE,
+    "MDC_PRESS_BLD_NONINV_SYS": T.BP_SYSTOLIC,
     "MDC_PRESS_BLD_NONINV_DIA": T.BP_DIASTOLIC, "MDC_PRESS_BLD_SYS": T.BP_SYSTOLIC, "MDC_PRESS_BLD_DIA": T.BP_DIASTOLIC,
-    "MDC_CONC_GLU_GEN": T.GLUCOSE,
+    "MDC_CONC_GLU_GEN": T.GLUCOSE, "MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD": T.GLUCOSE,
+    "MDC_CONC_GLU_CAPILLARY_PLASMA": T.GLUCOSE, "MDC_CONC_GLU_ISF": T.GLUCOSE,
 }
 LOINC: dict[str, ReadingType] = {
     "8867-4": T.HEART_RATE, "9279-1": T.RESP_RATE, "2708-6": T.SPO2, "59408-5": T.SPO2, "8310-5": T.TEMPERATURE,
@@ -58,7 +67,7 @@ UNITS: dict[str, str] = {
     "Cel": "degC", "268192": "degC", "MDC_DIM_DEGC": "degC", "[degF]": "degF", "MDC_DIM_FAHR": "degF",
     "mm[Hg]": "mmHg", "mmHg": "mmHg", "266016": "mmHg", "MDC_DIM_MMHG": "mmHg",
     "kPa": "kPa", "MDC_DIM_KILO_PASCAL": "kPa",
-    "mg/dL": "mg/dL", "MDC_DIM_MILLI_G_PER_DL": "mg/dL", "mmol/L": "mmol/L", "MDC_DIM_MILLI_MOLE_PER_L": "mmol/L",
+    "mg/dL": "mg/dL", "264274": "mg/dL", "MDC_DIM_MILLI_G_PER_DL": "mg/dL", "mmol/L": "mmol/L", "MDC_DIM_MILLI_MOLE_PER_L": "mmol/L",
 }
 
 
