@@ -2,7 +2,8 @@
 
 OBX-3 carries an IEEE 11073-10101 (MDC) code (coding system ``MDC``, the
 full 32-bit code: partition << 16 + term code, as in the IHE PCD-01
-profile: SCADA partition 2 for measurements, DIM partition 4 for units) or a LOINC code (``LN``). OBX-6 carries a UCUM or MDC unit. Only
+profile: SCADA partition 2 for measurements, DIM partition 4 for units)
+or a LOINC code (``LN``). OBX-6 carries a UCUM or MDC unit. Only
 codes of parameters the pipeline measures are mapped; a structural OBX
 (device/channel containers, OBX-2 not NM) carries no value and is skipped;
 mean arterial pressure is read by no downstream rule and is skipped too.
@@ -67,7 +68,8 @@ UNITS: dict[str, str] = {
     "Cel": "degC", "268192": "degC", "MDC_DIM_DEGC": "degC", "[degF]": "degF", "MDC_DIM_FAHR": "degF",
     "mm[Hg]": "mmHg", "mmHg": "mmHg", "266016": "mmHg", "MDC_DIM_MMHG": "mmHg",
     "kPa": "kPa", "MDC_DIM_KILO_PASCAL": "kPa",
-    "mg/dL": "mg/dL", "264274": "mg/dL", "MDC_DIM_MILLI_G_PER_DL": "mg/dL", "mmol/L": "mmol/L", "MDC_DIM_MILLI_MOLE_PER_L": "mmol/L",
+    "mg/dL": "mg/dL", "264274": "mg/dL", "MDC_DIM_MILLI_G_PER_DL": "mg/dL",
+    "mmol/L": "mmol/L", "MDC_DIM_MILLI_MOLE_PER_L": "mmol/L",
 }
 
 
