@@ -29,7 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerts.suppression_policy import DEVICE_RULES, SuppressionPolicy
 from alerts.validated import updated
-from wire.messages import AlertCandidate, CandidateStatus, DeviceKind, Priority
+from wire.messages import AlertCandidate, CandidateQuality, CandidateStatus, DeviceKind, Priority
 
 
 class Phase(StrEnum):
@@ -81,17 +81,16 @@ class Evaluation(BaseModel):
             candidate_id=c.id, patient_id=c.patient_id, rule=c.rule, firing=c.status is CandidateStatus.FIRING,
             severity=c.severity, priority=c.priority, value=c.value, threshold=c.threshold,
             window_start=c.window_start, window_end=c.window_end, device_id=c.device_id,
-            parameter=c.parameter.value if c.parameter else None, artifact=is_artifact(c.evidence, artifact_share),
-            message=c.message, source=source_of(c.rule, c.device_id, c.evidence),
+            parameter=c.parameter.value if c.parameter else None, artifact=is_artifact(c.quality, artifact_share),
+            message=c.message, source=source_of(c.rule, c.device_id, c.quality),
         )
 
 
-def source_of(rule: str, device_id: str | None, evidence: dict[str, float | int | str]) -> str:
+def source_of(rule: str, device_id: str | None, quality: CandidateQuality) -> str:
     """Device-level technical conditions are tracked per device (the streams' signal loss: per device kind)."""
     if rule not in DEVICE_RULES:
         return ""
-    kind = evidence.get("device_kind")
-    return device_id or (kind if isinstance(kind, str) else "")
+    return device_id or (quality.device_kind.value if quality.device_kind else "")
 
 
 def loss_gates(loss_source: str, ev: Evaluation) -> bool:
@@ -113,21 +112,16 @@ def loss_gates(loss_source: str, ev: Evaluation) -> bool:
     return ev.device_id == loss_source
 
 
-def is_artifact(evidence: dict[str, float | int | str], share: float) -> bool:
-    """The evaluation rests on doubtful samples: explicitly marked, or too many device-flagged samples.
+def is_artifact(quality: CandidateQuality, share: float) -> bool:
+    """The evaluation rests on doubtful samples: marked as an artifact, or too many rejected samples.
 
-    Contract with streams (docs/alarms.md): ``evidence["artifact"]`` truthy, or
-    ``flagged / (samples + flagged) >= share`` where ``flagged`` is
-    ``flagged_samples`` (device flags) or ``rejected`` (the streams' filters).
+    Contract with streams (wire.messages.CandidateQuality, docs/alarms.md):
+    ``artifact``, or ``rejected / (samples + rejected) >= share``.
     """
-    mark = evidence.get("artifact")
-    if mark not in (None, 0, "0", "", "false", "False"):
+    if quality.artifact:
         return True
-    # Streams count samples their artifact filters rejected as "rejected";
-    # devices flag samples themselves ("flagged_samples").
-    flagged = evidence.get("flagged_samples", evidence.get("rejected"))
-    good = evidence.get("samples")
-    if isinstance(flagged, (int, float)) and isinstance(good, (int, float)) and flagged + good > 0:
+    flagged, good = quality.rejected, quality.samples
+    if flagged is not None and good is not None and flagged + good > 0:
         return flagged / (flagged + good) >= share
     return False
 

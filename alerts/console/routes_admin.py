@@ -119,9 +119,12 @@ def put_patient(body: PatientBody, request: Request, patient_id: str = PatientId
 
 @router.get("/devices", response_model=list[DeviceRow], responses=_ERRORS)
 def list_devices(request: Request, user: Principal = Depends(admin)) -> list[DeviceRow]:
-    with console(request).connect() as conn:
-        return [DeviceRow(device_id=r.device_id, kind=r.kind, patient_id=r.patient_id, ward_id=r.ward_id, bed=r.bed,
-                          since=r.started_at) for r in registry.list_devices(conn)]
+    with console(request).connect() as conn, conn.transaction():
+        rows = registry.list_devices(conn)
+        # Device assignments name patients: the read is audited like the patient list.
+        audit.append(conn, user.user_id, "admin.devices.list", None, {"count": len(rows)})
+    return [DeviceRow(device_id=r.device_id, kind=r.kind, patient_id=r.patient_id, ward_id=r.ward_id, bed=r.bed,
+                      since=r.started_at) for r in rows]
 
 
 @router.put("/devices/{device_id}", status_code=204, responses=_ERRORS)

@@ -64,9 +64,14 @@ def stream(request: Request, ward: str | None = Query(None, description="also pu
     a ``ward`` snapshot at once and every few seconds; ``signed_out`` when the session ends."""
     ctx = console(request)
     name = None
-    if ward is not None:
-        with ctx.connect() as conn:
-            name = access.ward(conn, user, ward)
+    with ctx.connect() as conn:
+        if ward is not None:
+            name = access.ward(conn, user, ward)  # the stream audits the ward's patients with its first snapshot
+        else:
+            with conn.transaction():
+                scope = user.scope()
+                audit.append(conn, user.user_id, "alerts.watch", None,
+                             {"wards": None if scope.every_ward else sorted(scope.wards)})
     return StreamingResponse(alert_stream(request, ctx, user, ward, name), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

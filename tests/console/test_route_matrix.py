@@ -94,6 +94,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/admin/devices/{device_id}/unassign"): R({"admin"}, device_id="bad id"),
     ("GET", "/api/admin/audit"): R({"admin", "auditor"}),
 }
+# Reads that answer no patient data and are therefore not audited.
+UNAUDITED = {("GET", "/api/me"), ("GET", "/api/wards"), ("GET", "/api/admin/users")}
 # Sign-in answers anyone (that is its job) and sign-out ends the caller's own session: checked apart.
 PUBLIC = {("POST", "/api/auth/login"), ("POST", "/api/auth/logout")}
 
@@ -154,6 +156,13 @@ def _callers(console: Console) -> dict[str, httpx.Client]:
     return out
 
 
+def _audit_rows(console: Console, actor: str) -> int:
+    with console.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM audit_log WHERE actor = %s", (actor,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_each_caller_gets_exactly_the_access_its_roles_and_wards_give(console: Console, world: dict[str, str]) -> None:
     clients = _callers(console)
     wrong: list[str] = []
@@ -164,7 +173,13 @@ def test_each_caller_gets_exactly_the_access_its_roles_and_wards_give(console: C
             route = ROUTES[(method, path)]
             for caller, client in clients.items():
                 authorised = caller in route.ok
+                before = _audit_rows(console, caller)
                 r = _request(client, method, path, op, world, route, authorised)
+                # Every answer with data is audited (an empty list shows nothing).
+                read = (method == "GET" and r.status_code == 200 and (method, path) not in UNAUDITED
+                        and (path.endswith("/stream") or r.text != "[]"))
+                if read and _audit_rows(console, caller) == before:
+                    wrong.append(f"{caller:13} {method:6} {path}: answered without an audit row")
                 text = "" if path.endswith("/stream") else r.text
                 if caller == ANON:
                     want: set[int] | range = {401}
