@@ -44,7 +44,7 @@ def create_app(
     metrics = metrics or AlertMetrics(registry)
     app.state.alert_metrics = metrics  # console actions count their lifecycle transitions here
     app.state.alert_channels = channels  # and notify through the service's channels
-    install_console(app, connect, broadcaster)
+    install_console(app, connect, broadcaster, registry=registry)
     if ops_endpoints:
         add_ops_endpoints(app, connect, registry, hc, heartbeat_stale_s)
     return app

@@ -39,6 +39,20 @@ def _alerts(a: argparse.Namespace) -> int:
     return run(load(AlertSettings, **overrides))
 
 
+def _hl7(_a: argparse.Namespace) -> int:
+    from ingest.hl7_service import run
+    from ingest.hl7_settings import Hl7Settings
+
+    return run(load(Hl7Settings))
+
+
+def _nightscout(_a: argparse.Namespace) -> int:
+    from ingest.nightscout_service import run
+    from ingest.nightscout_settings import NightscoutSettings
+
+    return run(load(NightscoutSettings))
+
+
 def _up(a: argparse.Namespace) -> int:
     from cli.up import up
 
@@ -69,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=_up)
 
     sub.add_parser("bridge", help="MQTT -> Kafka bridge (settings: RPM_* env)").set_defaults(func=_bridge)
+    sub.add_parser("hl7", help="HL7 v2 MLLP listener: ORU^R01 from bedside gateways -> Kafka (settings: RPM_* env)"
+                   ).set_defaults(func=_hl7)
+    sub.add_parser("nightscout", help="Nightscout-compatible CGM uploads API -> Kafka (settings: RPM_* env)"
+                   ).set_defaults(func=_nightscout)
     sub.add_parser("streams", help="Faust stream worker (settings: RPM_* env)").set_defaults(func=_streams)
     sub.add_parser("sink", help="Kafka -> PostgreSQL readings sink (settings: RPM_* env)").set_defaults(func=_sink)
     al = sub.add_parser("alerts", help="alert service and console HTTP server (settings: RPM_* env)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 import psycopg
@@ -75,6 +76,29 @@ def cmd_device_add(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upload_token(a: argparse.Namespace) -> int:
+    from storage import upload_tokens
+
+    with _connect() as conn:
+        try:
+            secret = upload_tokens.create(conn, a.device_id, a.label)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    # Printed once: only a hash is stored. The uploader's "API secret" field takes it as is.
+    print(secret)
+    return 0
+
+
+def cmd_upload_revoke(a: argparse.Namespace) -> int:
+    from storage import upload_tokens
+
+    with _connect() as conn:
+        n = upload_tokens.revoke(conn, a.device_id)
+    print(f"{n} upload token(s) of {a.device_id} revoked")
+    return 0
+
+
 def cmd_assign(a: argparse.Namespace) -> int:
     with _connect() as conn:
         try:
@@ -130,6 +154,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     d.add_argument("patient_id", type=identifiers.arg("patient"))
     d.add_argument("--at", help="ISO time with offset (default now)")
     d.set_defaults(func=cmd_assign)
+    d = dev.add_parser("upload-token", help="new Nightscout uploader secret for a device (printed once)")
+    d.add_argument("device_id")
+    d.add_argument("--label", default="", help="what the secret is for, e.g. the patient's phone")
+    d.set_defaults(func=cmd_upload_token)
+    d = dev.add_parser("upload-revoke", help="revoke every uploader secret of a device")
+    d.add_argument("device_id")
+    d.set_defaults(func=cmd_upload_revoke)
     d = dev.add_parser("unassign", help="end a device's assignment")
     d.add_argument("device_id", type=identifiers.arg("device"))
     d.add_argument("--at", help="ISO time with offset (default now)")

@@ -32,7 +32,8 @@ from embedded import mqtt_broker
 from storage.migrate import migrate
 from wire import topics
 
-SERVICES = ("bridge", "streams", "sink", "alerts")
+# hl7 (MLLP, RPM_HL7_PORT, default 2575) and nightscout (HTTP, RPM_NIGHTSCOUT_PORT, default 1337): docs/interop.md.
+SERVICES = ("bridge", "streams", "sink", "alerts", "hl7", "nightscout")
 
 
 def _step(n: int, total: int, text: str) -> None:
@@ -157,6 +158,11 @@ def _run(a: argparse.Namespace, data: Path) -> int:
 
         _step(4, total, f"services: {', '.join(SERVICES)} (logs in {logdir})")
         env["RPM_HTTP_PORT"] = str(a.port)
+        from embedded.ports import free_port
+
+        # The interop listeners take free ports unless configured, so a second `rpm up` does not collide.
+        env.setdefault("RPM_HL7_PORT", str(free_port()))
+        env.setdefault("RPM_NIGHTSCOUT_PORT", str(free_port()))
         # The demo console listens on 127.0.0.1: its /healthz shows every stage (step 5 waits on it).
         env.setdefault("RPM_CONSOLE_OPS_ENDPOINTS", "true")
         env.setdefault("RPM_DATA_DIR", str(data / "streams"))
@@ -202,7 +208,10 @@ def _run(a: argparse.Namespace, data: Path) -> int:
 
         _step(6, total, f"simulated ward: {a.patients} patients (scenario demo-ward)")
         spawn("sim", "sim", "--patients", str(a.patients))
-        print(f"\nConsole: http://127.0.0.1:{a.port}/   (API docs /docs, health /healthz)", file=sys.stderr)
+        print(f"\nConsole: http://127.0.0.1:{a.port}/   (API docs /docs, health /healthz, FHIR R4 /fhir)",
+              file=sys.stderr)
+        print(f"HL7 v2 MLLP: 127.0.0.1:{env['RPM_HL7_PORT']}   Nightscout uploads:"
+              f" http://127.0.0.1:{env['RPM_NIGHTSCOUT_PORT']}/api/v1/entries   (docs/interop.md)", file=sys.stderr)
         print_demo_users(demo_users)
         print("Press Ctrl-C to stop.\n", file=sys.stderr, flush=True)
 
