@@ -83,7 +83,8 @@
   function drawAlarms(alerts) {
     const rows = alerts.map(a => el("tr", {"data-alert-id": a.id},
       el("td", {}, dateTime(a.raised_at)),
-      el("td", {}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`))),
+      el("td", {}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`)),
+         RPM.isTechnical(a) ? el("span", {class: "chip technical"}, t("ward.technical")) : null),
       el("td", {}, alarmText(a)),
       el("td", {class: "state"}, t(`state.${a.state}`)),
       el("td", {class: "history"}, a.events.map(e => el("div", {"data-event": e.event, "data-actor": e.actor},
