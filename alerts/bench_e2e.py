@@ -186,7 +186,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         port = free_port()
         # Every device publishes: windows close on the reading that passes their end (the trigger
         # measured here), not on the wall-clock timer that exists for silent sensors.
-        env = infra.env(RPM_HTTP_PORT=str(port), RPM_DATA_DIR=f"{tmp}/streams", RPM_WALL_CLOSE_S="3600")
+        env = infra.env(RPM_HTTP_PORT=str(port), RPM_CONSOLE_OPS_ENDPOINTS="true", RPM_DATA_DIR=f"{tmp}/streams",
+                        RPM_WALL_CLOSE_S="3600")
         with Processes(env, Path(tmp)) as procs:
             for name in ("bridge", "streams", "sink", "alerts"):
                 procs.start(name)

@@ -76,8 +76,6 @@ def snapshot(conn: psycopg.Connection) -> dict[str, object]:
             conn, p, date(2026, 3, 7), date(2026, 3, 10))]
         out[f"agp {p}"] = asdict(glucose_queries.agp(conn, p, END, days=3))
         out[f"news2 {p}"] = [asdict(s) for s in queries.news2_history(conn, p, END - timedelta(days=3), END)]
-        out[f"alerts {p}"] = [asdict(a) for a in queries.alert_history(conn, p, END - timedelta(days=1),
-                                                                         END + timedelta(days=1))]
     out["ward"] = [asdict(b) for b in queries.ward_overview(conn, "w1", END)]
     return out
 

@@ -31,6 +31,7 @@ from streams.news2 import (
 from streams.state import History, VitalHistory
 from streams.vitals import NEWS2_PARAMETER, VITALS, Direction, limits_for
 from wire.derived import News2Score, WindowStats
+from wire.messages import CandidateQuality
 from wire.rules import Rule, sliding_delay_ms
 from wire.units import ReadingType
 
@@ -57,8 +58,8 @@ def evaluate_limits(
         out.candidates.append(candidate(
             pid, lim.rule, status, window, detected_ms, msg, parameter=vital, value=w.median,
             threshold=lim.threshold, severity=abs(w.median - lim.threshold) if status is FIRING else 0.0,
-            evidence={"samples": w.count, "rejected": w.rejected, "min": w.min or 0.0, "max": w.max or 0.0,
-                      "quality": w.quality or 0.0, "window_s": w.length_s,
+            quality=CandidateQuality(samples=w.count, rejected=w.rejected),
+            evidence={"min": w.min or 0.0, "max": w.max or 0.0, "quality": w.quality or 0.0, "window_s": w.length_s,
                       **({"spo2_scale": spo2_scale} if vital is ReadingType.SPO2 else {})},
         ))
 

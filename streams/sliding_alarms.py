@@ -38,6 +38,7 @@ from streams.config import CoreConfig
 from streams.quality import DEVICE_BITS, DIP_FLAG_NEAR_MS, PROBE_OFF_BITS
 from streams.state import NEVER, Run, SlidingVital
 from streams.vitals import VITALS, Direction, Limit, limits_for
+from wire.messages import CandidateQuality
 from wire.rules import sliding_delay_ms
 from wire.units import UNITS, ReadingType
 
@@ -98,7 +99,9 @@ def add_samples(
                     run.rejected += 1
             continue
         if sv.t and t - sv.t[-1] > cfg.sliding_max_gap_ms:
-            sv.t.clear(), sv.v.clear(), sv.beyond.clear()
+            sv.t.clear()
+            sv.v.clear()
+            sv.beyond.clear()
             for run in sv.runs.values():
                 run.start_ms, run.rejected = NEVER, 0
         mask = 0
@@ -153,14 +156,15 @@ def _step(
             f"(median of {len(sv.v)} samples)",
             parameter=vital, value=med, threshold=lim.threshold, severity=abs(med - lim.threshold),
             device_id=device_id,
-            evidence={"samples": len(sv.v), "rejected": run.rejected, "onset_delay_s": delay / 1000,
-                      "basis": "sliding_median", "onset_at": stats.to_dt(run.start_ms).isoformat()},
+            quality=CandidateQuality(samples=len(sv.v), rejected=run.rejected),
+            evidence={"onset_delay_s": delay / 1000, "basis": "sliding_median",
+                      "onset_at": stats.to_dt(run.start_ms).isoformat()},
         ))
         return
     if run.firing:
         out.candidates.append(candidate(
             pid, lim.rule, CLEAR, (t, t), t, f"{vital.value} back within limit {lim.threshold:g} (median {med:g})",
             parameter=vital, value=med, threshold=lim.threshold, device_id=device_id,
-            evidence={"samples": len(sv.v), "basis": "sliding_median"},
+            quality=CandidateQuality(samples=len(sv.v)), evidence={"basis": "sliding_median"},
         ))
     run.start_ms, run.firing, run.rejected = NEVER, False, 0

@@ -105,7 +105,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
         producer_linger=s.producer_linger_s,
         producer_max_batch_size=1024 * 1024,
     )
-    app.transport.Consumer = _PromptFetchConsumer
+    app.transport.Consumer = _PromptFetchConsumer  # type: ignore[misc]  # faust's documented override point
     cfg = s.core()
     ticks_name = names[topics.STREAM_TICKS]
     # Packed readings (wire.packed): many device messages per record, Faust's cost is per record.
@@ -114,9 +114,10 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     features = app.topic(names[topics.FEATURES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     scores = app.topic(names[topics.SCORES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     cands = app.topic(names[topics.ALERT_CANDIDATES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
-    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
-                                 partitions=s.partitions))
+    raw: faust.Schema = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    # app.Table is typed as the abstract TableT; it returns a faust.Table.
+    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes,  # type: ignore[arg-type]
+                                 value_type=bytes, partitions=s.partitions))
     m = Metrics(registry)
     inputs: dict[int, PartitionInput] = {}  # readings partition -> how far it was processed
     readings_name = names[topics.READINGS_PACKED]
@@ -197,7 +198,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
 
     @app.agent(source)
     async def work(stream: faust.StreamT) -> None:
-        async for event in stream.noack().events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]  # Stream has noack, StreamT lacks it
             hc.beat()
             msg = event.message
             started = time.perf_counter()

@@ -8,11 +8,10 @@ import psycopg
 import pytest
 
 from storage import derived, readings
-from wire.derived import (GlucoseDaily, GlucoseTrend, News2Score, ScoreBatch, WaveformHeartRate, WindowFeatures,
-                          WindowStats)
+from tests.storage.conftest import NOW, insert, reading
+from wire.derived import GlucoseDaily, GlucoseTrend, News2Score, ScoreBatch, WaveformHeartRate, WindowFeatures, WindowStats
 from wire.messages import WaveformKind
 from wire.units import ReadingType
-from tests.storage.conftest import NOW, insert, reading
 
 
 def test_replayed_and_repeated_readings_add_no_rows(db: psycopg.Connection) -> None:
