@@ -43,16 +43,14 @@ import psycopg
 from kafka import KafkaConsumer
 
 from alerts.bench_probe import Probe, probe_topics
+from alerts.bench_publisher import publish_fleet
 from alerts.console.users import Grant, create_user
 from alerts.local_pipeline import Infra, Processes
 from embedded.ports import free_port
 from runtime import procstat
-from runtime.mqtt import new_client
 from wire import topics
-from wire.messages import DeviceKind, DeviceReading, Telemetry
+from wire.messages import DeviceKind
 from wire.rules import CATALOG, Rule
-from wire.topics import telemetry_topic
-from wire.units import ReadingType
 
 ONSET_DELAY_S = CATALOG[Rule.HEART_RATE_HIGH].onset_delay_s or 0.0
 SERVICES = ("bridge", "streams", "sink", "alerts")
@@ -63,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate-hz", type=float, default=1.0, help="messages per device per second")
     p.add_argument("--alarm-share", type=float, default=0.1, help="share of patients tachycardic in each minute")
     p.add_argument("--duration", type=float, default=75.0, help="seconds of publishing")
+    p.add_argument("--publishers", type=int, default=4,
+                   help="processes the simulated fleet is split over (one MQTT connection each)")
 
 
 def _say(msg: str) -> None:
@@ -73,10 +73,6 @@ def _pct(xs: list[float], q: int) -> float | None:
     if len(xs) < 2:
         return round(xs[0], 1) if xs else None
     return round(quantiles(xs, n=100, method="inclusive")[q - 1], 1)
-
-
-def _ms(t: datetime) -> int:
-    return round(t.timestamp() * 1000.0)  # as streams.stats.to_ms
 
 
 def _minute(iso: str) -> str:
@@ -167,15 +163,6 @@ def _register(dsn: str, patients: list[str]) -> None:
         create_user(conn, "bench", BENCH_USER, "Bench nurse", BENCH_PASSWORD, [Grant("nurse", "bench")])
 
 
-def _message(device: str, seq: int, t: datetime, hr: float) -> bytes:
-    readings = (
-        DeviceReading(type=ReadingType.HEART_RATE, t=t, value=hr, unit="/min"),
-        DeviceReading(type=ReadingType.SPO2, t=t, value=97, unit="%"),
-        DeviceReading(type=ReadingType.RESP_RATE, t=t, value=15, unit="/min"),
-    )
-    return Telemetry(device_id=device, seq=seq, sent_at=t, readings=readings).model_dump_json().encode()
-
-
 def run(args: argparse.Namespace) -> dict[str, object]:
     prefix = f"b{uuid.uuid4().hex[:8]}."
     patients = [f"{prefix.strip('.')}p{i:04d}" for i in range(args.patients)]
@@ -201,8 +188,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
             cpu0 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
             t_pub = time.time()
-            queued: list[float] = []  # seconds the bench's own MQTT client held a measured message
-            triggers, onsets, published = _publish(infra, patients, per_minute, args, queued)
+            fleet = publish_fleet(infra.mqtt_url, infra.v5, patients, per_minute, args.rate_hz, args.duration,
+                                  ONSET_DELAY_S, args.publishers)
+            triggers, onsets, published, queued = fleet.triggers, fleet.onsets, fleet.published, fleet.queued
             elapsed = time.time() - t_pub
             _say(f"waiting for the last alarms ({len(triggers)} expected)")
             deadline = time.time() + 90
@@ -238,6 +226,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "onset_to_console_ms": {"high": {"p50": _pct(onset_lat, 50), "p99": _pct(onset_lat, 99),
                                          "n": len(onset_lat), "rule": Rule.HEART_RATE_HIGH.value,
                                          "onset_delay_s": ONSET_DELAY_S}},
+        "publishers": args.publishers, "publish_errors": fleet.errors,
         "publisher_queue_p50_ms": _pct([q * 1000 for q in queued], 50),
         "publisher_queue_p99_ms": _pct([q * 1000 for q in queued], 99),
         "readings_published": 3 * published, "readings_stored": stored,
@@ -261,75 +250,6 @@ def _wait_stored(dsn: str, want: int, timeout_s: float) -> int:
         if stored >= want or time.time() > deadline or time.time() - last_change > 15:
             return stored
         time.sleep(1)
-
-
-def _publish(
-    infra: Infra, patients: list[str], per_minute: int, args: argparse.Namespace, queued: list[float]
-) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float], int]:
-    """Publish in real time. Per expected alarm (patient, onset minute): the publish time of the reading
-    that completed the onset delay (trigger) and of the first tachycardic reading (onset); and the
-    number of messages published."""
-    client, target = new_client(infra.mqtt_url, f"bench-pub-{uuid.uuid4().hex[:6]}", v5=infra.v5)
-    client.max_inflight_messages_set(max(2000, 2 * len(patients)))
-    client.max_queued_messages_set(0)
-    acked: dict[int, float] = {}  # mid -> PUBACK time
-    calls: dict[tuple[tuple[str, str], bool], float] = {}  # (key, is onset) -> publish() call time
-    client.on_publish = lambda *a: acked.__setitem__(a[2], time.time())  # (client, userdata, mid, ...)
-    client.connect(target.host, target.port)
-    client.loop_start()
-    start_wall = datetime.now(UTC)
-    start_minute = start_wall.replace(second=0, microsecond=0)
-    # The first tachycardic minute must leave the onset delay (and a margin) before its end.
-    first_round = 0 if (start_wall - start_minute).total_seconds() < 60 - ONSET_DELAY_S - 15 else 1
-    must_fire = start_minute + timedelta(minutes=first_round, seconds=ONSET_DELAY_S + 5)
-    duration = max(args.duration, (must_fire - start_wall).total_seconds())
-    triggers: dict[tuple[str, str], float] = {}
-    onsets: dict[tuple[str, str], float] = {}
-    onset_at: dict[tuple[str, str], datetime] = {}  # event time of the first tachycardic reading
-    period = 1.0 / args.rate_hz
-    t_end = time.time() + duration
-    seq = 0
-    next_tick = time.time()
-    while time.time() < t_end:
-        now = datetime.now(UTC)
-        minute = now.replace(second=0, microsecond=0)
-        rnd = int((minute - start_minute).total_seconds() // 60)
-        lo = (rnd * per_minute) % len(patients)
-        tachy = {patients[(lo + i) % len(patients)] for i in range(per_minute)} if rnd >= first_round else set()
-        into = (now - minute).total_seconds()
-        for p in patients:
-            hr = 72.0
-            if p in tachy and into <= 60 - ONSET_DELAY_S - 5:  # a tachycardia needs its delay inside the minute
-                hr = 145.0
-                key = (p, minute.isoformat())
-                mark = None
-                if key not in onsets:
-                    onset_at[key], mark = now, onsets
-                elif key not in triggers and _ms(now) - _ms(onset_at[key]) >= ONSET_DELAY_S * 1000:
-                    mark = triggers  # the reading that completes the delay, in the streams' ms
-                if mark is not None:
-                    calls[key, mark is onsets] = time.time()
-                    info = last = client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
-                    mark[key] = float(info.mid)  # replaced by the broker's PUBACK time below
-                    continue
-            last = client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
-        seq += 1
-        next_tick += period
-        time.sleep(max(0.0, next_tick - time.time()))
-    # Everything published must reach the broker before the client goes (a QoS 1 queue left in
-    # the client would be dropped and counted as lost by the pipeline).
-    last.wait_for_publish(timeout=300)
-    client.disconnect()
-    client.loop_stop()
-    # Latency counts from the publish() call. Under load the bench's own client may hold messages
-    # for seconds before the broker acknowledges them (its network thread starved too, so the
-    # PUBACK time is no better a start): that share is reported as publisher_queue_*.
-    for marks, is_onset in ((triggers, False), (onsets, True)):
-        for key, mid in list(marks.items()):
-            start = calls[key, is_onset]
-            queued.append(acked.get(int(mid), start) - start)
-            marks[key] = start
-    return triggers, onsets, seq * len(patients)
 
 
 def _wait_healthy(base: str, procs: Processes) -> None:
