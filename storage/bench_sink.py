@@ -58,7 +58,9 @@ def make_batches(n_readings: int, patients: int) -> list[ReadingBatch]:
 
 def _empty(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, agg_pending")
+        # agg_pending (the refresh queue) exists on plain PostgreSQL only.
+        row = conn.execute("SELECT to_regclass('agg_pending') IS NOT NULL").fetchone()
+        conn.execute("TRUNCATE readings, agg_pending" if row and row[0] else "TRUNCATE readings")
 
 
 def _copy_limit(dsn: str, rows: list[readings.ReadingRow]) -> float:

@@ -104,11 +104,11 @@ def start_thread(
     def loop() -> None:
         while not stop.is_set():
             try:
-                with psycopg.connect(dsn, autocommit=True, connect_timeout=5,
-                                     application_name=application_name) as conn:
-                    with exclusive(conn, wait=False) as got:
-                        if got:  # else another sink is maintaining right now
-                            _run_unlocked(conn, policy)
+                with (psycopg.connect(dsn, autocommit=True, connect_timeout=5,
+                                      application_name=application_name) as conn,
+                      exclusive(conn, wait=False) as got):
+                    if got:  # else another sink is maintaining right now
+                        _run_unlocked(conn, policy)
             except psycopg.Error as e:
                 log.warning("maintenance failed, will retry", extra={"error": str(e)[:200]})
             stop.wait(every_s)

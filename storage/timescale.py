@@ -21,7 +21,13 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from storage.policy import PROC_NAME, RetentionPolicy, TimescaleJob, chunk_intervals, timescale_jobs
+from storage.policy import (
+    PROC_NAME,
+    RetentionPolicy,
+    TimescaleJob,
+    chunk_intervals,
+    timescale_jobs,
+)
 
 
 class NotTimescale(RuntimeError):

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from storage import readings
+from storage import maintain, readings, timescale
 from storage.backend import Backend
 from storage.migrate import migrate
 from storage.policy import RetentionPolicy
@@ -148,6 +148,27 @@ def tsdb_db_dsn(tsdb_server_dsn: str) -> Iterator[str]:
 def tsdb_db(tsdb_db_dsn: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(tsdb_db_dsn, autocommit=True) as conn:
         yield conn
+
+
+def materialise(conn: psycopg.Connection, backend: Backend, now: datetime) -> None:
+    """Bring the aggregates up to date as of ``now``: plain, `rpm db maintain` (closed hours);
+    TimescaleDB, a refresh up to the start of the hour (what its refresh job does on the real clock)."""
+    if backend is Backend.POSTGRES:
+        maintain.run_once(conn, RetentionPolicy(), now=now)
+    else:
+        timescale.refresh_aggregates(conn, None, now.replace(minute=0, second=0, microsecond=0))
+
+
+def materialised_1m(conn: psycopg.Connection) -> int:
+    """Rows in readings_1m's materialisation (TimescaleDB), as opposed to its real-time part."""
+    ts = timescale.extension_schema(conn)
+    row = conn.execute(
+        "SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name)"
+        " FROM timescaledb_information.continuous_aggregates"
+        " WHERE view_schema = current_schema() AND view_name = 'readings_1m'").fetchone()
+    assert row is not None and ts
+    got = conn.execute(f"SELECT count(*) FROM {row[0]}").fetchone()  # a name the catalogue gave
+    return int(got[0]) if got else 0
 
 
 def reading(

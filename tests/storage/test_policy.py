@@ -12,8 +12,14 @@ import pytest
 from storage.backend import Backend
 from storage.migrate import available
 from storage.partitions import Partition, partition_name, plan
-from storage.policy import (ORIGIN, PartitionSpec, RetentionPolicy, chunk_intervals, partition_specs,
-                            timescale_jobs)
+from storage.policy import (
+    ORIGIN,
+    PartitionSpec,
+    RetentionPolicy,
+    chunk_intervals,
+    partition_specs,
+    timescale_jobs,
+)
 
 DAY = timedelta(days=1)
 

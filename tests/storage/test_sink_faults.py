@@ -107,7 +107,7 @@ def test_killed_connections_and_redelivery_lose_and_duplicate_nothing(
             produce(kafka_cluster.bootstrap, topic_prefix, batches)
             sent += batches
             want = len(keys(sent))
-            wait_for(lambda: count(db) >= want or None, 60, f"{want} rows", svc)
+            wait_for(lambda want=want: count(db) >= want or None, 60, f"{want} rows", svc)
             # The sink keeps its connection between batches: cut it.
             kills += kill_sink_connections(db, instance)
         assert kills == 2
@@ -153,8 +153,10 @@ def _pg_ctl(server: object, *args: str) -> None:
     pg_ctl(list(args), pgdata=server.pgdata, user=server.system_user, timeout=60)  # type: ignore[attr-defined]
 
 
-def test_database_restart_mid_run(tmp_path: Path, kafka_cluster: MockKafka, topic_prefix: str) -> None:
-    """A private embedded PostgreSQL, stopped while readings keep coming, then started again."""
+def test_plain_database_restart_mid_run(tmp_path: Path, kafka_cluster: MockKafka, topic_prefix: str) -> None:
+    """A private embedded PostgreSQL, stopped while readings keep coming, then started again.
+
+    Plain only: the embedded server (pgserver) has no TimescaleDB."""
     with tempfile.TemporaryDirectory(prefix="rpmrs", dir="/tmp") as d:
         dsn, server = postgres.start(Path(d) / "pg")
         socket_dir = parse_qs(urlparse(dsn).query)["host"][0]
