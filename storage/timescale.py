@@ -163,3 +163,14 @@ def run_jobs(conn: psycopg.Connection, kind: str) -> list[int]:
     for job_id in ids:
         conn.execute(sql.SQL("CALL {}.run_job(%s)").format(ts), (job_id,))
     return ids
+
+
+def compression_stats(conn: psycopg.Connection, relation: str) -> tuple[int, int, int]:
+    """(compressed chunks, their bytes before compression, after), from hypertable_compression_stats."""
+    ts = sql.SQL(extension_schema(conn))
+    row = conn.execute(sql.SQL(
+        "SELECT compressed_chunks, before_compression_total_bytes, after_compression_total_bytes"
+        " FROM {}.hypertable_compression_stats(%s::regclass)").format(ts), (relation,)).fetchone()
+    if row is None:
+        return 0, 0, 0
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
