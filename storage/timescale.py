@@ -169,7 +169,7 @@ def compression_stats(conn: psycopg.Connection, relation: str) -> tuple[int, int
     """(compressed chunks, their bytes before compression, after), from hypertable_compression_stats."""
     ts = sql.SQL(extension_schema(conn))
     row = conn.execute(sql.SQL(
-        "SELECT compressed_chunks, before_compression_total_bytes, after_compression_total_bytes"
+        "SELECT number_compressed_chunks, before_compression_total_bytes, after_compression_total_bytes"
         " FROM {}.hypertable_compression_stats(%s::regclass)").format(ts), (relation,)).fetchone()
     if row is None:
         return 0, 0, 0
