@@ -15,6 +15,7 @@ on their schedules.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -174,3 +175,30 @@ def compression_stats(conn: psycopg.Connection, relation: str) -> tuple[int, int
     if row is None:
         return 0, 0, 0
     return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+def drop_schema(conn: psycopg.Connection, schema: str, attempts: int = 10) -> None:
+    """DROP SCHEMA ... CASCADE that also works while TimescaleDB jobs of the schema run.
+
+    A job updating its catalogue rows while the schema is dropped makes the
+    DROP fail with "tuple concurrently deleted": delete the schema's jobs
+    first (delete_job waits for a running one), and retry the DROP briefly."""
+    name = sql.Identifier(schema)
+    if version(conn) is not None:
+        ts = sql.SQL(extension_schema(conn))
+        ids = [r[0] for r in conn.execute(
+            "SELECT j.job_id FROM timescaledb_information.jobs j"
+            " LEFT JOIN timescaledb_information.continuous_aggregates c"
+            "   ON c.materialization_hypertable_schema = j.hypertable_schema"
+            "  AND c.materialization_hypertable_name = j.hypertable_name"
+            " WHERE j.hypertable_schema = %s OR c.view_schema = %s", (schema, schema))]
+        for job_id in ids:
+            conn.execute(sql.SQL("SELECT {}.delete_job(%s)").format(ts), (job_id,))
+    for attempt in range(attempts):
+        try:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(name))
+            return
+        except psycopg.errors.InternalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))

@@ -89,7 +89,7 @@ def _schema(server: str) -> Iterator[str]:
         yield with_search_path(server, schema)
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            timescale.drop_schema(conn, schema)
 
 
 @contextmanager
