@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -106,7 +107,7 @@ def same(a: object, b: object, rel: float = TOLERANCE) -> bool:
     return a == b
 
 
-def differences(first: dict[str, object], second: dict[str, object]) -> list[str]:
+def differences(first: Mapping[str, object], second: Mapping[str, object]) -> list[str]:
     return [k for k in sorted(first.keys() | second.keys()) if not same(first.get(k), second.get(k))]
 
 

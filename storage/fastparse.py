@@ -34,16 +34,19 @@ _Time = Annotated[datetime, msgspec.Meta(tz=True)]
 # Finite only: the model would take an out-of-range number as infinity.
 _Value = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
 _UNIT = {t.value: UNITS[t].canonical for t in ReadingType}
+# The enums' values as Literals (built from the enums, so they cannot drift):
+# msgspec then yields the plain strings the rows hold. mypy cannot follow a
+# Literal built at run time, hence the ignores where they are used.
 _Type = Literal[tuple(t.value for t in ReadingType)]  # type: ignore[valid-type]
 _Flag = Literal[tuple(f.value for f in QualityFlag)]  # type: ignore[valid-type]
 _Kind = Literal[tuple(k.value for k in DeviceKind)]  # type: ignore[valid-type]
 
 
 class _Reading(msgspec.Struct, forbid_unknown_fields=True):
-    type: _Type
+    type: _Type  # type: ignore[valid-type]
     t: _Time
     value: _Value
-    flags: list[_Flag] = []
+    flags: list[_Flag] = []  # type: ignore[valid-type]
 
 
 class _Batch(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,7 +60,7 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True):
     # Routing hints the sink does not store: checked, not kept. Waveform
     # snippets (rare, large) are left to the model.
     waveforms: Annotated[list[Any], msgspec.Meta(max_length=0)] = []
-    device_kind: _Kind | None = None
+    device_kind: _Kind | None = None  # type: ignore[valid-type]
     spo2_scale: Literal[1, 2] | None = None
 
 

@@ -117,7 +117,7 @@ def _replace(conn: psycopg.Connection, ts: str, job: TimescaleJob) -> None:
 
 
 def _chunk_intervals(conn: psycopg.Connection, ts: str, policy: RetentionPolicy, report: JobsReport) -> None:
-    current = dict(conn.execute(
+    current: dict[str, timedelta] = dict(conn.execute(
         "SELECT hypertable_name::text, time_interval FROM timescaledb_information.dimensions"
         " WHERE hypertable_schema = current_schema() AND dimension_number = 1"
     ).fetchall())

@@ -86,5 +86,5 @@ def test_readings_write_is_idempotent(db: psycopg.Connection) -> None:
     with db.transaction():
         assert readings.write(db, rows2) == 10
     assert db.execute("SELECT count(*), min(value), max(value) FROM readings").fetchone() == (60, 70, 119)
-    flags, unit = db.execute("SELECT flags, unit FROM readings WHERE measured_at = %s", (T0,)).fetchone()
-    assert flags == ["motion"] and unit == "/min"
+    assert db.execute("SELECT flags, unit FROM readings WHERE measured_at = %s", (T0,)).fetchone() == (
+        ["motion"], "/min")

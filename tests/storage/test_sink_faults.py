@@ -12,6 +12,7 @@ import tempfile
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -66,6 +67,10 @@ def stored(conn: psycopg.Connection) -> set[Key]:
         "SELECT patient_id, type, measured_at, device_id FROM readings")}
 
 
+def _at_least(conn: psycopg.Connection, want: int) -> bool | None:
+    return count(conn) >= want or None
+
+
 def count(conn: psycopg.Connection) -> int:
     row = conn.execute("SELECT count(*) FROM readings").fetchone()
     return int(row[0]) if row else 0
@@ -107,7 +112,7 @@ def test_killed_connections_and_redelivery_lose_and_duplicate_nothing(
             produce(kafka_cluster.bootstrap, topic_prefix, batches)
             sent += batches
             want = len(keys(sent))
-            wait_for(lambda want=want: count(db) >= want or None, 60, f"{want} rows", svc)
+            wait_for(partial(_at_least, db, want), 60, f"{want} rows", svc)
             # The sink keeps its connection between batches: cut it.
             kills += kill_sink_connections(db, instance)
         assert kills == 2
