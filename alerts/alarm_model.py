@@ -23,7 +23,7 @@ class AlarmState(StrEnum):
     ACTIVE and ESCALATED both mean "sounding, nobody has acknowledged";
     ESCALATED says the chain moved past the first responder. PAUSED is the
     time-limited audio pause of IEC 60601-1-8; ACKNOWLEDGED silences until
-    the re-announce interval or the end of the condition.
+    the condition ends (or worsens).
     """
 
     ACTIVE = "active"
@@ -74,9 +74,14 @@ class AlarmPolicy:
     """Lifecycle settings for one alarm (by priority and ward; see ``alerts.escalation_policy``)."""
 
     latching: bool
+    # IEC 60601-1-8: acknowledgement silences until the condition ends. A timed
+    # re-announce while it persists is an escalation-policy choice (None: off).
     reannounce_after_s: float | None
     pause_max_s: float
     escalation: tuple[EscalationStep, ...]
+    # An acknowledged alarm sounds again when its severity (distance beyond the
+    # limit) reaches this multiple of the severity when it was acknowledged.
+    worsening_factor: float = 2.0
 
 
 class Alarm(BaseModel):
@@ -101,6 +106,8 @@ class Alarm(BaseModel):
     resolved_at: AwareDatetime | None = None
     trigger_count: int = 1
     last_value: float | None = None
+    # Worst severity so far; while acknowledged, the severity at acknowledgement
+    # (worsening is measured against it).
     worst_severity: float = 0.0
     seq: int = 0  # transitions so far: (id, seq) names each transition, and each notification of it
 

@@ -8,20 +8,27 @@ After IEC 60601-1-8 (alarm systems for medical electrical equipment):
   run is never missed because it self-corrected before anyone looked;
 - *audio paused* is time limited (``AlarmPolicy.pause_max_s``), after which
   an alarm whose condition persists (or that latched) sounds again;
-- an *acknowledged* alarm stays quiet until its condition ends, or until the
-  re-announce interval passes while the condition persists;
+- an *acknowledged* alarm stays quiet until its condition ends (clause
+  6.3.3: acknowledgement deactivates the audio signal for the condition);
+  it sounds again only when the condition worsens (severity reaches
+  ``AlarmPolicy.worsening_factor`` x the severity at acknowledgement) or
+  when the escalation policy sets a re-announce interval (none by default);
+- acknowledging an alarm that ended before the press arrived records who
+  acknowledged it (the nurse saw it) instead of refusing: the screen she
+  pressed on showed it sounding;
 - escalation (a distributed alarm system duty, IEC 60601-1-8 clause 6.11 and
   IEC 80001-2-5) moves an unacknowledged alarm along the ward's chain.
 
 State diagram (condition = the alarm condition tracked by ``alerts.suppression``)::
 
     raise ─> ACTIVE ──escalation due──> ESCALATED ──due──> ESCALATED (next level)
-    ACTIVE/ESCALATED ──ack──> ACKNOWLEDGED ──re-announce due, condition persists──> ACTIVE
+    ACTIVE/ESCALATED ──ack──> ACKNOWLEDGED ──worsened (or re-announce due), condition persists──> ACTIVE
     ACTIVE/ESCALATED ──pause──> PAUSED ──pause over, condition persists or latched──> ACTIVE/ESCALATED
     ACTIVE/ESCALATED/PAUSED ──condition cleared, not latching──> RESOLVED
     ACTIVE/ESCALATED/PAUSED ──condition cleared, latching──> (same state, condition_present=False)
     latched (condition gone) ──ack──> ACKNOWLEDGED ──> RESOLVED
     ACKNOWLEDGED ──condition cleared──> RESOLVED
+    RESOLVED, never acknowledged ──ack──> RESOLVED (acknowledgement recorded)
 
 Every function returns the new alarm and the transitions to record; none
 does IO, reads a clock or raises for system events (only user actions that
@@ -44,6 +51,7 @@ from alerts.alarm_model import (
     Transition,
     TransitionError,
 )
+from alerts.validated import updated
 from wire.messages import Priority
 
 Result = tuple[Alarm, tuple[Transition, ...]]
@@ -69,7 +77,12 @@ def _move(
         alarm_id=alarm.id, seq=seq, kind=kind, from_state=alarm.state, to_state=to, actor=actor, at=at,
         reason=reason, escalation_level=level, target=target,
     )
-    return alarm.model_copy(update={"state": to, "seq": seq, **changes}), (t,)
+    return evolve(alarm, state=to, seq=seq, **changes), (t,)
+
+
+def evolve(alarm: Alarm, **changes: object) -> Alarm:
+    """A changed copy, validated like any new alarm."""
+    return updated(alarm, changes)
 
 
 def raise_alarm(
@@ -88,15 +101,30 @@ def raise_alarm(
     return alarm, (t,)
 
 
-def retrigger(alarm: Alarm, at: datetime, value: float | None, severity: float) -> Result:
-    """The condition fired again: update the one alarm instead of raising another."""
+def retrigger(alarm: Alarm, at: datetime, value: float | None, severity: float,
+              policy: AlarmPolicy | None = None) -> Result:
+    """The condition fired again: update the one alarm instead of raising another.
+
+    An acknowledged alarm whose condition worsened (``policy.worsening_factor``)
+    sounds again, and its chain starts over.
+    """
     if alarm.state not in OPEN:
         return alarm, ()
-    alarm = alarm.model_copy(update={
-        "trigger_count": alarm.trigger_count + 1,
-        "last_value": value if value is not None else alarm.last_value,
-        "worst_severity": max(alarm.worst_severity, severity),
-    })
+    acked = alarm.state is AlarmState.ACKNOWLEDGED
+    worse = (acked and policy is not None and alarm.condition_present and severity > 0
+             and severity >= policy.worsening_factor * max(alarm.worst_severity, 1e-9))
+    alarm = evolve(
+        alarm, trigger_count=alarm.trigger_count + 1,
+        last_value=value if value is not None else alarm.last_value,
+        # Frozen while acknowledged: worsening counts from the acknowledgement.
+        worst_severity=max(alarm.worst_severity, severity) if not acked or worse else alarm.worst_severity,
+    )
+    if worse:
+        assert policy is not None
+        return _move(alarm, EventKind.REANNOUNCED, AlarmState.ACTIVE, at,
+                     f"acknowledged alarm re-announced: condition worsened (severity {severity:g})",
+                     reannounce_at=None, escalation_level=0, escalation_due_at=_step_due(policy, 0, at), level=0,
+                     target=StaffRole.NURSE)
     if alarm.condition_present:
         return alarm, ()
     return _move(alarm, EventKind.CONDITION_RETURNED, alarm.state, at, "condition present again",
@@ -115,7 +143,16 @@ def condition_cleared(alarm: Alarm, at: datetime, policy: AlarmPolicy, reason: s
 
 
 def acknowledge(alarm: Alarm, actor: str, at: datetime, policy: AlarmPolicy, note: str = "") -> Result:
-    """A user acknowledges: escalation stops; a latched alarm whose condition ended resolves."""
+    """A user acknowledges: escalation stops; a latched alarm whose condition ended resolves.
+
+    An alarm that resolved on its own before anyone acknowledged it keeps its
+    state and gets the acknowledgement recorded (the press raced the end of
+    the condition); acknowledging twice is refused.
+    """
+    if alarm.state is AlarmState.RESOLVED and alarm.acknowledged_by is None:
+        return _move(alarm, EventKind.ACKNOWLEDGED, AlarmState.RESOLVED, at,
+                     note or "acknowledged after the alarm ended", actor=actor, acknowledged_by=actor,
+                     acknowledged_at=at)
     if alarm.state not in (*SOUNDING, AlarmState.PAUSED):
         raise TransitionError(f"cannot acknowledge an alarm that is {alarm.state.value}")
     alarm, first = _move(

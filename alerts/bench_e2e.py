@@ -5,13 +5,21 @@ Runs the real pipeline (bridge, streams, sink, alerts as processes, as in
 (RPM_MQTT_URL, else a private broker) and the Kafka mock, in a schema and
 topic prefix of its own. ``--patients`` devices publish heart rate, SpO2 and
 respiration rate at ``--rate-hz``; in each minute a different share of them
-is tachycardic (HR 145/min), so every minute's window raises a fresh alarm
-per tachycardic patient.
+is tachycardic (HR 145/min, a high-priority condition), so every minute
+raises a fresh alarm per tachycardic patient.
 
-Latency of one alarm: from the publish of the first reading that closes
-the patient's tachycardic window (event time >= window end + the streams'
-allowed lateness) to the alarm's arrival on ``/api/alerts/stream``. The
-limit is the bare transport (``alerts.bench_probe``) in the same run.
+Two latencies per alarm, both to its arrival on ``/api/alerts/stream``:
+
+* publish-to-console: from the publish of the reading that completes the
+  rule's onset delay (wire.rules.CATALOG: the first reading at or after
+  onset + delay), i.e. what the pipeline adds;
+* onset-to-console: from the publish of the first tachycardic reading, what
+  the nurse sees (the delay included), per priority.
+
+The limit is the bare transport (``alerts.bench_probe``) in the same run.
+Cost: CPU seconds each service process used per 1,000 published readings
+and its resident memory per 1,000 patients (/proc/<pid>, runtime.procstat),
+and whether every reading reached the database.
 """
 
 from __future__ import annotations
@@ -32,15 +40,19 @@ import psycopg
 from kafka import KafkaConsumer
 
 from alerts.bench_probe import Probe, probe_topics
+from alerts.console.users import Grant, create_user
 from alerts.local_pipeline import Infra, Processes
 from embedded.ports import free_port
+from runtime import procstat
 from runtime.mqtt import new_client
 from wire import topics
 from wire.messages import DeviceKind, DeviceReading, Telemetry
+from wire.rules import CATALOG, Rule
 from wire.topics import telemetry_topic
 from wire.units import ReadingType
 
-LATENESS_S = 10.0  # the streams' default allowed lateness
+ONSET_DELAY_S = CATALOG[Rule.HEART_RATE_HIGH].onset_delay_s or 0.0
+SERVICES = ("bridge", "streams", "sink", "alerts")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,10 +72,20 @@ def _pct(xs: list[float], q: int) -> float | None:
     return round(quantiles(xs, n=100, method="inclusive")[q - 1], 1)
 
 
+def _ms(t: datetime) -> int:
+    return round(t.timestamp() * 1000.0)  # as streams.stats.to_ms
+
+
+def _minute(iso: str) -> str:
+    """An alarm's onset minute: the bench makes a patient tachycardic from the start of a minute."""
+    return datetime.fromisoformat(iso).astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+
+
 class Sse:
     """First arrival time of an alarm per patient on the live stream."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str) -> None:
+        self._headers = {"Authorization": f"Bearer {token}"}
         self.first: dict[tuple[str, str], float] = {}
         self.raised: dict[tuple[str, str], float] = {}  # the alert service's raise time, for the breakdown
         self.connected = threading.Event()
@@ -72,12 +94,14 @@ class Sse:
 
     def _run(self) -> None:
         try:
-            with httpx.stream("GET", self._url, timeout=None) as r:
+            with httpx.stream("GET", self._url, headers=self._headers, timeout=None) as r:
                 for line in r.iter_lines():
                     self.connected.set()
                     if line.startswith("data: "):
                         a = json.loads(line[6:])
-                        key = (a["patient_id"], datetime.fromisoformat(a["window_start"]).astimezone(UTC).isoformat())
+                        if "window_start" not in a:
+                            continue
+                        key = (a["patient_id"], _minute(a["window_start"]))
                         self.first.setdefault(key, time.time())
                         self.raised.setdefault(key, datetime.fromisoformat(a["raised_at"]).timestamp())
         except httpx.HTTPError:
@@ -108,13 +132,22 @@ class CandidateWatch:
                 for r in recs:
                     c = json.loads(r.value)
                     if c.get("rule") == "heart_rate_high" and c.get("status") == "firing":
-                        ws = datetime.fromisoformat(c["window_start"]).astimezone(UTC).isoformat()
-                        self.seen.setdefault((c["patient_id"], ws), time.time())
+                        self.seen.setdefault((c["patient_id"], _minute(c["window_start"])), time.time())
         self._c.close()
 
     def stop(self) -> None:
         self._stop.set()
         self._t.join(timeout=10)
+
+
+BENCH_USER, BENCH_PASSWORD = "bench.nurse", "bench-Password-1"
+
+
+def _login(base: str) -> str:
+    """The console's live stream needs a signed-in user who may see the bench ward."""
+    r = httpx.post(f"{base}/api/auth/login", json={"username": BENCH_USER, "password": BENCH_PASSWORD}, timeout=10)
+    r.raise_for_status()
+    return str(r.json()["token"])
 
 
 def _register(dsn: str, patients: list[str]) -> None:
@@ -128,6 +161,7 @@ def _register(dsn: str, patients: list[str]) -> None:
                             [(f"d{p}", DeviceKind.BEDSIDE_MONITOR.value) for p in patients])
             cur.executemany("INSERT INTO assignments (device_id, patient_id, started_at) VALUES (%s, %s, %s)",
                             [(f"d{p}", p, since) for p in patients])
+        create_user(conn, "bench", BENCH_USER, "Bench nurse", BENCH_PASSWORD, [Grant("nurse", "bench")])
 
 
 def _message(device: str, seq: int, t: datetime, hr: float) -> bytes:
@@ -149,29 +183,37 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         port = free_port()
         # Every device publishes: windows close on the reading that passes their end (the trigger
         # measured here), not on the wall-clock timer that exists for silent sensors.
-        env = infra.env(RPM_HTTP_PORT=str(port), RPM_DATA_DIR=f"{tmp}/streams", RPM_WALL_CLOSE_S="3600")
+        env = infra.env(RPM_HTTP_PORT=str(port), RPM_CONSOLE_OPS_ENDPOINTS="true", RPM_DATA_DIR=f"{tmp}/streams",
+                        RPM_WALL_CLOSE_S="3600")
         with Processes(env, Path(tmp)) as procs:
             for name in ("bridge", "streams", "sink", "alerts"):
                 procs.start(name)
             base = f"http://127.0.0.1:{port}"
             _wait_healthy(base, procs)
-            sse = Sse(f"{base}/api/alerts/stream")
+            sse = Sse(f"{base}/api/alerts/stream", _login(base))
             sse.connected.wait(30)
             probe = Probe(infra.mqtt_url, infra.v5, infra.kafka.bootstrap, prefix, infra.dsn)
             probe.start()
             watch = CandidateWatch(infra.kafka.bootstrap, f"{prefix}{topics.ALERT_CANDIDATES}")
             _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
+            cpu0 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
             t_pub = time.time()
-            triggers, published = _publish(infra, patients, per_minute, args)
+            triggers, onsets, published = _publish(infra, patients, per_minute, args)
             elapsed = time.time() - t_pub
             _say(f"waiting for the last alarms ({len(triggers)} expected)")
             deadline = time.time() + 90
             while time.time() < deadline and any(k not in sse.first for k in triggers):
                 time.sleep(0.5)
-            with psycopg.connect(infra.dsn) as conn:  # did the pipeline keep up? (the sink is a separate consumer)
-                stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+            stored = _wait_stored(infra.dsn, 3 * published, 60)
+            cpu1 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
             probe.stop()
             watch.stop()
+    readings_k = 3 * published / 1000
+    cost = {n: {"cpu_s_per_1000_readings": round((b.cpu_s - a.cpu_s) / readings_k, 4),
+                "rss_mb_per_1000_patients": round(b.rss_mb / args.patients * 1000, 1),
+                "rss_mb": round(b.rss_mb, 1)}
+            for n in SERVICES if (a := cpu0[n]) is not None and (b := cpu1[n]) is not None}
+    onset_lat = [(sse.first[k] - t) * 1000.0 for k, t in onsets.items() if k in sse.first]
     lat = [(sse.first[k] - t) * 1000.0 for k, t in triggers.items() if k in sse.first]
     to_raise = [(sse.raised[k] - t) * 1000.0 for k, t in triggers.items() if k in sse.raised]
     to_candidate = [(watch.seen[k] - t) * 1000.0 for k, t in triggers.items() if k in watch.seen]
@@ -188,29 +230,53 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         **({"limit_errors": probe.errors} if probe.errors else {}),
         "patients": args.patients, "rate_msgs_s": round(args.patients * args.rate_hz, 1),
         "published_msgs_s": round(published / max(1e-9, elapsed), 1), "duration_s": round(elapsed, 1),
-        "candidates_seen": len(watch.seen), **({"watch_errors": watch.errors} if watch.errors else {}), "readings_stored_share": round(stored / max(1, 3 * published), 3),
+        "candidates_seen": len(watch.seen), **({"watch_errors": watch.errors} if watch.errors else {}),
+        "onset_to_console_ms": {"high": {"p50": _pct(onset_lat, 50), "p99": _pct(onset_lat, 99),
+                                         "n": len(onset_lat), "rule": Rule.HEART_RATE_HIGH.value,
+                                         "onset_delay_s": ONSET_DELAY_S}},
+        "readings_published": 3 * published, "readings_stored": stored,
+        "readings_stored_share": round(stored / max(1, 3 * published), 4),
+        "cost_per_service": cost,
+        "cpu_s_per_1000_readings_total": round(sum(c["cpu_s_per_1000_readings"] for c in cost.values()), 4),
+        "targets": {"p99_publish_to_console_ms": 2000, "p99_onset_to_console_high_ms": 15000,
+                    "readings_stored_share": 1.0},
     }
+
+
+def _wait_stored(dsn: str, want: int, timeout_s: float) -> int:
+    """Readings in the database once the sink caught up (or the timeout passed): nothing may be lost."""
+    deadline = time.time() + timeout_s
+    stored, last_change = -1, time.time()
+    while True:
+        with psycopg.connect(dsn) as conn:
+            n = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+        if n != stored:
+            stored, last_change = n, time.time()
+        if stored >= want or time.time() > deadline or time.time() - last_change > 15:
+            return stored
+        time.sleep(1)
 
 
 def _publish(
     infra: Infra, patients: list[str], per_minute: int, args: argparse.Namespace
-) -> tuple[dict[tuple[str, str], float], int]:
-    """Publish in real time; return, per expected alarm (patient, window start), the trigger's publish time,
-    and the number of messages published."""
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float], int]:
+    """Publish in real time. Per expected alarm (patient, onset minute): the publish time of the reading
+    that completed the onset delay (trigger) and of the first tachycardic reading (onset); and the
+    number of messages published."""
     client, target = new_client(infra.mqtt_url, f"bench-pub-{uuid.uuid4().hex[:6]}", v5=infra.v5)
-    client.max_inflight_messages_set(2000)
+    client.max_inflight_messages_set(max(2000, 2 * len(patients)))
     client.max_queued_messages_set(0)
     client.connect(target.host, target.port)
     client.loop_start()
     start_wall = datetime.now(UTC)
     start_minute = start_wall.replace(second=0, microsecond=0)
-    # A first, partial minute needs enough samples for a window: use it only if half of it is left.
-    first_round = 0 if (start_wall - start_minute).total_seconds() < 30 else 1
-    # Publish at least until the first tachycardic window has been closed by a reading.
-    must_close = start_minute + timedelta(minutes=first_round + 1, seconds=LATENESS_S + 2)
-    duration = max(args.duration, (must_close - start_wall).total_seconds())
+    # The first tachycardic minute must leave the onset delay (and a margin) before its end.
+    first_round = 0 if (start_wall - start_minute).total_seconds() < 60 - ONSET_DELAY_S - 15 else 1
+    must_fire = start_minute + timedelta(minutes=first_round, seconds=ONSET_DELAY_S + 5)
+    duration = max(args.duration, (must_fire - start_wall).total_seconds())
     triggers: dict[tuple[str, str], float] = {}
-    tachy_windows: dict[str, set[datetime]] = {}
+    onsets: dict[tuple[str, str], float] = {}
+    onset_at: dict[tuple[str, str], datetime] = {}  # event time of the first tachycardic reading
     period = 1.0 / args.rate_hz
     t_end = time.time() + duration
     seq = 0
@@ -221,22 +287,23 @@ def _publish(
         rnd = int((minute - start_minute).total_seconds() // 60)
         lo = (rnd * per_minute) % len(patients)
         tachy = {patients[(lo + i) % len(patients)] for i in range(per_minute)} if rnd >= first_round else set()
+        into = (now - minute).total_seconds()
         for p in patients:
-            for ws in list(tachy_windows.get(p, ())):
-                # The first reading at or after window end + lateness closes the window.
-                if now >= ws + timedelta(seconds=60 + LATENESS_S):
-                    triggers.setdefault((p, ws.isoformat()), time.time())
-                    tachy_windows[p].discard(ws)
-            hr = 145.0 if p in tachy else 72.0
-            if p in tachy:
-                tachy_windows.setdefault(p, set()).add(minute)
+            hr = 72.0
+            if p in tachy and into <= 60 - ONSET_DELAY_S - 5:  # a tachycardia needs its delay inside the minute
+                hr = 145.0
+                key = (p, minute.isoformat())
+                if key not in onsets:
+                    onsets[key], onset_at[key] = time.time(), now
+                elif key not in triggers and _ms(now) - _ms(onset_at[key]) >= ONSET_DELAY_S * 1000:
+                    triggers[key] = time.time()  # the reading that completes the delay, in the streams' ms
             client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
         seq += 1
         next_tick += period
         time.sleep(max(0.0, next_tick - time.time()))
     client.disconnect()
     client.loop_stop()
-    return triggers, seq * len(patients)
+    return triggers, onsets, seq * len(patients)
 
 
 def _wait_healthy(base: str, procs: Processes) -> None:

@@ -1,4 +1,4 @@
-"""Fan-out of new alerts from the consumer thread to live console streams (SSE)."""
+"""Fan-out of changed alarm ids from the consumer, timer and console actions to live console streams (SSE)."""
 
 from __future__ import annotations
 

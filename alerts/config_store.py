@@ -2,13 +2,14 @@
 
 Read fresh for every decision (a handful of indexed queries): a roster or
 limit edited on the console applies to the very next alarm, with no cache
-to go stale. Most evaluations change no alarm and need only the suppression
-settings (``full=False``); the engine is pure, so the caller re-runs it with
-the full context when the light run produced transitions.
+to go stale. A decision needs the light context (``full=False``: settings,
+limits, chains); the routing data are loaded only to plan the notifications
+of a decision that changed an alarm (``engine.replan``).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import psycopg
@@ -16,28 +17,35 @@ import psycopg
 from alerts.alarm_model import EscalationStep, StaffRole
 from alerts.engine import Context
 from alerts.escalation_policy import HOME, WARD_DEFAULT, Chains
+from alerts.limit_safety import safe_range
 from alerts.notification_plan import ChannelsEnabled
 from alerts.routing import CareTeam, PatientPlace, Responder, Shift, TeamRole
 from alerts.suppression_policy import PolicyOverride
 from wire.messages import Priority
+from wire.rules import Rule
+
+log = logging.getLogger(__name__)
 
 
 def load_context(
     conn: psycopg.Connection, patient_id: str, now: datetime, channels: ChannelsEnabled, full: bool = True,
     light: Context | None = None,
 ) -> Context:
-    """``full=False``: only what suppression needs (ward settings, limits), for evaluations that change no alarm;
-    ``light``: such a context loaded before, completed instead of read again."""
+    """``full=False``: what a decision needs (ward settings, limits, escalation chains), without the routing
+    data (roster, responders, care team) that only planning notifications needs; ``light``: such a context
+    loaded before, completed instead of read again."""
     if light is None:
         row = conn.execute("SELECT ward_id, bed FROM patients WHERE id = %s", (patient_id,)).fetchone()
         ward_id, bed = (row[0], row[1]) if row else (None, None)
         overrides = _ward_overrides(conn, ward_id) if ward_id is not None else {}
         limits = _limits(conn, patient_id, now)
+        chains = load_chains(conn, ward_id)
     else:
         ward_id, bed, overrides, limits = light.place.ward_id, light.place.bed, light.ward_overrides, light.limits
+        chains = light.chains
     if not full:
-        return Context(place=PatientPlace(patient_id, ward_id, bed), ward_overrides=overrides, limits=limits,
-                       channels=channels)
+        return Context(place=PatientPlace(patient_id, ward_id, bed), chains=chains, ward_overrides=overrides,
+                       limits=limits, channels=channels)
     team = _care_team(conn, patient_id) if ward_id is None else None
     place = PatientPlace(patient_id, ward_id, bed, team)
     roster = _roster(conn, ward_id, now) if ward_id is not None else ()
@@ -46,7 +54,7 @@ def load_context(
         place=place,
         roster=roster,
         responders=_responders(conn, sorted(people)),
-        chains=load_chains(conn, ward_id),
+        chains=chains,
         ward_overrides=overrides,
         limits=limits,
         channels=channels,
@@ -112,4 +120,12 @@ def _limits(conn: psycopg.Connection, patient_id: str, now: datetime) -> dict[st
         " AND (expires_at IS NULL OR expires_at > %s)",
         (patient_id, now),
     ).fetchall()
-    return {r[0]: float(r[1]) for r in rows}
+    out: dict[str, float] = {}
+    for rule, value in rows:
+        rng = safe_range(Rule(rule)) if rule in Rule._value2member_map_ else None
+        if rng is not None and rng.allows(float(value)):
+            out[rule] = float(value)
+        else:
+            # Stored before the safe ranges existed, or written around the API: the default limit applies.
+            log.warning("per-patient limit outside its safe range ignored", extra={"rule": rule, "limit": value})
+    return out

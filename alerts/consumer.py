@@ -10,6 +10,7 @@ batch is decided per patient on a few connections at once
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -137,7 +138,7 @@ def consume(
         backoff = 0.2
         while parsed and not stop.is_set():
             try:
-                evals = pool.run(lambda c: to_evaluations(parsed, s, c, reg))
+                evals = pool.run(functools.partial(to_evaluations, parsed, s, reg=reg))
                 run_groups(pool, executor, by_patient(evals), decide)
                 hc.set("database", True)
                 break

@@ -13,7 +13,7 @@ service and the replayed event time in the evaluation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from alerts import alarm_state_machine as sm
@@ -24,6 +24,7 @@ from alerts.notification_plan import ChannelsEnabled, Dispatch, plan
 from alerts.routing import PatientPlace, Responder, Shift
 from alerts.suppression import ConditionState, Evaluation, Signal
 from alerts.suppression_policy import DEVICE_RULES, Direction, PolicyOverride, SuppressionPolicy, policy_for
+from alerts.validated import updated
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +72,8 @@ def apply_limit(ev: Evaluation, limit: float | None, direction: Direction) -> Ev
         return ev
     beyond = ev.value - limit if direction is Direction.ABOVE else limit - ev.value
     if beyond <= 0:
-        return ev.model_copy(update={"firing": False, "severity": 0.0, "threshold": limit})
-    return ev.model_copy(update={"severity": beyond, "threshold": limit})
+        return updated(ev, {"firing": False, "severity": 0.0, "threshold": limit})
+    return updated(ev, {"severity": beyond, "threshold": limit})
 
 
 def source_of(ev: Evaluation) -> str:
@@ -91,7 +92,7 @@ def on_evaluation(
         alarm = None
     cond2, sig = suppression.step(cond, ev, p, signal_lost)
     if ev.firing and sig in (Signal.PENDING, Signal.ONSET, Signal.PERSISTS):
-        cond2 = cond2.model_copy(update={"last": ev})
+        cond2 = updated(cond2, {"last": ev})
     return _apply(cond2, alarm, sig, ctx, now)
 
 
@@ -107,18 +108,18 @@ def _apply(cond: ConditionState, alarm: Alarm | None, sig: Signal, ctx: Context,
     if sig in (Signal.ONSET, Signal.PERSISTS):
         assert last is not None
         if alarm is not None:
-            a2, ts = sm.retrigger(alarm, now, last.value, last.severity)
-            return _out(cond.model_copy(update={"alarm_id": a2.id}), a2, sig, ctx, ts)
+            a2, ts = sm.retrigger(alarm, now, last.value, last.severity, ctx.alarm_policy(alarm))
+            return _out(updated(cond, {"alarm_id": a2.id}), a2, sig, ctx, ts)
         alarm_id = cond.pending_candidate or last.candidate_id
         policy = alarm_policy(ctx.place.ward_id, last.priority, ctx.chains)
         why = "condition persisted beyond its delay" if cond.area == 0 else \
             f"condition persisted (severity x time {cond.area:g})"
         a2, ts = sm.raise_alarm(alarm_id, cond.patient_id, cond.rule, last.priority, now, last.value,
                                 cond.peak_severity, policy, why, cond.source)
-        onset = last.model_copy(update={"window_start": cond.pending_since or last.window_start})
-        return _out(cond.model_copy(update={"alarm_id": a2.id}), a2, sig, ctx, ts, new=True, onset=onset)
+        onset = updated(last, {"window_start": cond.pending_since or last.window_start})
+        return _out(updated(cond, {"alarm_id": a2.id}), a2, sig, ctx, ts, new=True, onset=onset)
     if sig is Signal.CLEARED:
-        cleared = cond.model_copy(update={"alarm_id": None, "last": None})
+        cleared = updated(cond, {"alarm_id": None, "last": None})
         if alarm is None:
             return Outcome(cleared, None, sig)
         a2, ts = sm.condition_cleared(alarm, now, ctx.alarm_policy(alarm), "condition ended")
@@ -139,6 +140,19 @@ def acknowledge(alarm: Alarm, actor: str, ctx: Context, now: datetime, note: str
 def pause(alarm: Alarm, actor: str, seconds: float, ctx: Context, now: datetime) -> Outcome:
     a2, ts = sm.pause(alarm, actor, now, seconds, ctx.alarm_policy(alarm))
     return _out(None, a2, Signal.NONE, ctx, ts)
+
+
+def replan(out: Outcome, ctx: Context) -> Outcome:
+    """The same decision's notifications planned with the full context (roster, responders, care team).
+
+    The IO layer decides with the light context (everything a decision reads)
+    and loads the routing data only when the decision changed an alarm.
+    """
+    if out.alarm is None or not out.dispatches:
+        return out
+    a = out.alarm
+    return replace(out, dispatches=plan(a, out.transitions, ctx.alarm_policy(a), ctx.place, ctx.roster,
+                                        ctx.responders, ctx.channels))
 
 
 def _out(

@@ -7,8 +7,9 @@ Defaults (docs/alarms.md discusses them):
   conditions that may self-correct before anyone looks);
 - audio pause: at most 2 minutes (the customary IEC 60601-1-8 audio-paused
   interval);
-- re-announce of an acknowledged alarm whose condition persists: high after
-  2 min, medium 5 min, low 15 min;
+- an acknowledged alarm stays silent until its condition ends and sounds
+  again only when it worsens (``AlarmPolicy.worsening_factor``); timed
+  re-announce (``REANNOUNCE_S``) is off for every priority;
 - escalation, ward patients: high unacknowledged 60 s -> charge nurse, 60 s
   more -> rapid response team; medium after 5 min -> charge nurse; low none.
   Home patients: high 10 min -> care team backup, medium 30 min; low none.
@@ -29,7 +30,10 @@ HOME: Final = "home"
 
 PAUSE_MAX_S: Final = 120.0
 LATCHING: Final = frozenset({Priority.HIGH})
-REANNOUNCE_S: Final[dict[Priority, float]] = {Priority.HIGH: 120.0, Priority.MEDIUM: 300.0, Priority.LOW: 900.0}
+# IEC 60601-1-8: an acknowledged alarm stays silent until its condition ends;
+# it sounds again on worsening (AlarmPolicy.worsening_factor), not on a timer.
+# A ward that wants timed reminders sets a priority's interval here.
+REANNOUNCE_S: Final[dict[Priority, float | None]] = {Priority.HIGH: None, Priority.MEDIUM: None, Priority.LOW: None}
 
 S, R = EscalationStep, StaffRole
 DEFAULT_CHAINS: Final[dict[str, dict[Priority, tuple[EscalationStep, ...]]]] = {

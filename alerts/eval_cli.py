@@ -99,6 +99,12 @@ def load(a: argparse.Namespace) -> Loaded:
     if a.labels is None and not labels.exists():
         labels = labels.with_suffix(".jsonl")  # the simulator's own labels file
     cands = a.candidates or a.scenario_dir / f"{a.scenario}.candidates.jsonl"
+    missing = [str(f) for f in (cands, labels) if not f.exists()]
+    if missing:
+        # One line naming the fix instead of a FileNotFoundError traceback.
+        sys.exit(f"rpm eval alarms: error: scenario {a.scenario!r} has no recorded files ({', '.join(missing)});"
+                 f" run it through the pipeline with --pipeline, record it with `rpm eval capture`,"
+                 f" or use the built-in --scenario synthetic-ward")
     return eval_labels.load_candidates(cands), eval_labels.load_labels(labels), None
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from alerts.eval_labels import LabelledEvent, ScenarioLabels
-from wire.messages import AlertCandidate, CandidateStatus, Priority
+from wire.messages import AlertCandidate, CandidateQuality, CandidateStatus, Priority
 from wire.rules import CATALOG, Rule
 
 STEP_S = 5
@@ -180,15 +180,14 @@ def _emit(p: str, rule: Rule, tl: Timeline, start: datetime) -> list[AlertCandid
     for k, smp in emit_at:
         t = _at(start, k)
         firing = smp is not None
-        evidence: dict[str, float | int | str] = (
-            {"samples": 5 - smp.flagged, "flagged_samples": smp.flagged} if smp else {})
+        quality = CandidateQuality(samples=5 - smp.flagged, rejected=smp.flagged) if smp else CandidateQuality()
         out.append(AlertCandidate(
             id=AlertCandidate.make_id(p, rule.value, t), patient_id=p, rule=rule.value,
             status=CandidateStatus.FIRING if firing else CandidateStatus.CLEAR,
             severity=round(smp.severity, 2) if smp else 0.0, device_id=f"dev-{p}",
             priority=CATALOG[rule].priority if rule is not Rule.SPO2_LOW else Priority.HIGH,
             value=smp.value if smp else None, threshold=LIMITS.get(rule), window_start=t, window_end=t, detected_at=t,
-            message=f"{rule.value} {'firing' if firing else 'clear'}", evidence=evidence,
+            message=f"{rule.value} {'firing' if firing else 'clear'}", quality=quality,
         ))
     return out
 

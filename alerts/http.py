@@ -1,5 +1,13 @@
-"""The console's HTTP service: health of every stage, metrics, and the console (alerts.console:
-sign-in, the alerts API and live stream, ward/patient/home/admin pages)."""
+"""The console's HTTP service: the console (alerts.console: sign-in, the alerts API and live stream,
+ward/patient/home/admin pages) and, only when ``ops_endpoints`` is set, health of every stage
+(/healthz) and metrics (/metrics).
+
+The console port faces users; /metrics and the stage health answer without a
+session, so by default they are served on the metrics port only
+(runtime.health, RPM_METRICS_PORT), where the chart's probes and the
+ServiceMonitor reach them. ``RPM_CONSOLE_OPS_ENDPOINTS=true`` adds them here
+for a local demo (`rpm up` binds 127.0.0.1) and tests.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,6 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts import http_actions
 from alerts.broadcast import Broadcaster
 from alerts.console.app import install as install_console
 from alerts.metrics import AlertMetrics
@@ -30,17 +37,24 @@ def create_app(
     heartbeat_stale_s: float = 15.0,
     metrics: AlertMetrics | None = None,
     channels: ChannelsEnabled = ChannelsEnabled(webhook=False, sms=False),
+    ops_endpoints: bool = False,
 ) -> FastAPI:
     # /docs comes from alerts.console (Swagger UI served locally, no CDN).
     app = FastAPI(title="RPM console", version="0.1.0", docs_url=None, redoc_url=None)
     metrics = metrics or AlertMetrics(registry)
     app.state.alert_metrics = metrics  # console actions count their lifecycle transitions here
     app.state.alert_channels = channels  # and notify through the service's channels
-    install_console(app, connect, broadcaster)
-    # Alarm detail, roster and per-patient limits; signed-in staff only.
-    http_actions.add_routes(app, connect, broadcaster, metrics, channels)
+    install_console(app, connect, broadcaster, registry=registry)
+    if ops_endpoints:
+        add_ops_endpoints(app, connect, registry, hc, heartbeat_stale_s)
+    return app
 
-    @app.get("/healthz")
+
+def add_ops_endpoints(
+    app: FastAPI, connect: Callable[[], psycopg.Connection], registry: CollectorRegistry, hc: Health,
+    heartbeat_stale_s: float,
+) -> None:
+    @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         stages: dict[str, object] = {s: {"state": "missing"} for s in STAGES}
         db_ok = True
@@ -68,8 +82,6 @@ def create_app(
         body = {"status": "ok" if ok else "degraded", "time": datetime.now(UTC).isoformat(), "stages": stages}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/metrics")
+    @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return app

@@ -1,13 +1,15 @@
-"""After a commit: count the outcomes and push every changed alarm to the consoles' live streams."""
+"""After a commit: count the outcomes and push every changed alarm's id to the consoles' live streams.
+
+Each stream reads the alarm it is told about through the console's one read
+model (alerts.console.alarms) and filters it to its user's wards.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import psycopg
 
-from alerts import store
 from alerts.broadcast import Broadcaster
 from alerts.engine import Outcome
 from alerts.metrics import AlertMetrics
@@ -25,8 +27,7 @@ def announce(
         if a is None or not (out.new_alarm or out.dispatches) or a.id in pushed:
             continue
         pushed.add(a.id)
-        for view in store.list_alerts(conn, limit=1, alert_id=a.id):
-            broadcaster.publish(json.dumps(view.to_json()))
+        broadcaster.publish(a.id)
         for t in out.transitions:
             log.info("alarm %s", t.kind.value, extra={"alert_id": a.id, "rule": a.rule, "priority": a.priority.value,
                                                     "state": t.to_state.value, "actor": t.actor})

@@ -22,8 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from alerts import routing, texts
-from alerts.alarm_model import AlarmPolicy, EventKind, StaffRole, Transition
 from alerts.alarm_model import Alarm as AlarmT
+from alerts.alarm_model import AlarmPolicy, EventKind, StaffRole, Transition
 from alerts.routing import PatientPlace, Responder, Route, Shift
 from wire.messages import Priority
 

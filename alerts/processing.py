@@ -1,4 +1,9 @@
-"""One decision per transaction: load states and context, run the engine, persist the outcome.
+"""One decision per transaction: load states and context, decide once, plan its notifications, persist.
+
+Each decision loads the context a decision reads (ward settings, limits,
+escalation chains) once and runs the engine once; only when it changed an
+alarm are the routing data (roster, responders, care team) loaded to plan
+who is notified (``engine.replan``).
 
 Used by the Kafka consumer (evaluations), the timer loop (due conditions and
 alarms) and the console's actions (acknowledge, pause). Each function runs
@@ -36,9 +41,8 @@ def handle_evaluation(
     ctx = config_store.load_context(conn, ev.patient_id, now, channels, full=False)
     lost = ev.firing and alarm_store.signal_lost(conn, ev)
     out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
-    if out.dispatches:  # an alarm changed: decide again with routing, roster and chains (pure, same inputs)
-        ctx = config_store.load_context(conn, ev.patient_id, now, channels, light=ctx)
-        out = engine.on_evaluation(cond, alarm, ev, ctx, now, signal_lost=lost)
+    if out.dispatches:  # an alarm changed: plan who hears of it with the roster and responders
+        out = engine.replan(out, config_store.load_context(conn, ev.patient_id, now, channels, light=ctx))
     if not alarm_store.persist(conn, out, ctx.suppression_policy(ev.rule), detected_at):
         return None
     return out
@@ -64,8 +68,7 @@ def tick_condition(
     ctx = config_store.load_context(conn, patient_id, now, channels, full=False)
     out = engine.on_condition_tick(cond, alarm, ctx, now)
     if out.dispatches:
-        ctx = config_store.load_context(conn, patient_id, now, channels, light=ctx)
-        out = engine.on_condition_tick(cond, alarm, ctx, now)
+        out = engine.replan(out, config_store.load_context(conn, patient_id, now, channels, light=ctx))
     alarm_store.persist(conn, out, ctx.suppression_policy(rule), now)
     return out
 

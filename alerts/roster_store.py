@@ -1,24 +1,31 @@
 """Editable alarm configuration: responders, the roster, per-patient limits. Every change is audited.
 
 Each edit and its ``audit_log`` row commit in one transaction: there is no
-change without a record of who made it and why.
+change without a record of who made it and why. Who may make an edit is the
+caller's check (alerts.console.access); what may be stored is checked here
+(a limit inside its clinically safe range, alerts.limit_safety).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 
 from alerts.alarm_model import StaffRole
-from alerts.suppression_policy import DEFAULTS, Direction
+from alerts.limit_safety import safe_range
+from storage import audit
 from wire.rules import Rule
 
 
 class ConfigError(ValueError):
-    pass
+    """A refused edit; ``key`` names the message in the console's i18n catalogs, ``params`` fill it."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(f"{key} {params}" if params else key)
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +45,6 @@ class ShiftRow:
                 "ends_at": self.ends_at.isoformat(), "created_by": self.created_by}
 
 
-def audit(conn: psycopg.Connection, actor: str, action: str, subject: str | None, detail: dict[str, object]) -> None:
-    conn.execute(
-        "INSERT INTO audit_log (actor, action, subject, detail) VALUES (%s, %s, %s, %s)",
-        (actor, action, subject, json.dumps(detail, default=str)),
-    )
-
-
 def upsert_responder(
     conn: psycopg.Connection, actor: str, responder_id: str, display_name: str, phone: str | None, locale: str
 ) -> None:
@@ -54,7 +54,8 @@ def upsert_responder(
             " DO UPDATE SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone, locale = EXCLUDED.locale",
             (responder_id, display_name, phone, locale),
         )
-        audit(conn, actor, "responder.upsert", None, {"responder_id": responder_id, "locale": locale,
+        audit.append(conn, actor, "responder.upsert", f"responder:{responder_id}", {
+                     "responder_id": responder_id, "locale": locale,
                                                       "phone_set": phone is not None})
 
 
@@ -63,9 +64,9 @@ def add_shift(
     beds: tuple[str, ...] | None, starts_at: datetime, ends_at: datetime,
 ) -> int:
     if ends_at <= starts_at:
-        raise ConfigError("a shift must end after it starts")
+        raise ConfigError("error.shift_order")
     if role is not StaffRole.RAPID_RESPONSE and ward_id is None:
-        raise ConfigError(f"a {role.value} shift needs a ward")
+        raise ConfigError("error.shift_ward", role=role.value)
     with conn.transaction():
         try:
             row = conn.execute(
@@ -75,9 +76,10 @@ def add_shift(
                  actor),
             ).fetchone()
         except psycopg.errors.ForeignKeyViolation as e:
-            raise ConfigError(f"unknown responder or ward: {e.diag.message_detail}") from None
+            raise ConfigError("error.shift_refs", detail=e.diag.message_detail or "") from None
         assert row is not None
-        audit(conn, actor, "roster.add", ward_id, {"shift_id": row[0], "responder_id": responder_id,
+        audit.append(conn, actor, "roster.add", f"ward:{ward_id}" if ward_id else None, {
+                     "shift_id": row[0], "responder_id": responder_id,
                                                    "role": role.value, "beds": beds, "starts_at": starts_at,
                                                    "ends_at": ends_at})
         return int(row[0])
@@ -89,16 +91,18 @@ def remove_shift(conn: psycopg.Connection, actor: str, shift_id: int) -> bool:
                            (shift_id,)).fetchone()
         if row is None:
             return False
-        audit(conn, actor, "roster.remove", row[0], {"shift_id": shift_id, "responder_id": row[1], "role": row[2]})
+        audit.append(conn, actor, "roster.remove", f"ward:{row[0]}" if row[0] else None,
+                     {"shift_id": shift_id, "responder_id": row[1], "role": row[2]})
         return True
 
 
-def list_shifts(conn: psycopg.Connection, ward_id: str | None, since: datetime) -> list[ShiftRow]:
+def list_shifts(conn: psycopg.Connection, wards: frozenset[str] | None, since: datetime) -> list[ShiftRow]:
+    """Shifts not yet ended in ``wards`` (None: every ward), with the hospital-wide ones."""
     rows = conn.execute(
         "SELECT id, responder_id, role, ward_id, beds, starts_at, ends_at, created_by FROM roster_shifts"
-        " WHERE (%(w)s::text IS NULL OR ward_id = %(w)s OR ward_id IS NULL) AND ends_at > %(since)s"
+        " WHERE (%(all)s OR ward_id = ANY(%(w)s) OR ward_id IS NULL) AND ends_at > %(since)s"
         " ORDER BY starts_at, id",
-        {"w": ward_id, "since": since},
+        {"all": wards is None, "w": sorted(wards or ()), "since": since},
     ).fetchall()
     return [ShiftRow(r[0], r[1], StaffRole(r[2]), r[3], tuple(r[4]) if r[4] is not None else None, r[5], r[6], r[7])
             for r in rows]
@@ -108,14 +112,19 @@ def set_limit(
     conn: psycopg.Connection, actor: str, patient_id: str, rule: str, limit: float, reason: str,
     expires_at: datetime | None,
 ) -> None:
-    """A clinician's limit for one patient and threshold rule (e.g. SpO2 85 % for a COPD patient)."""
-    if rule not in Rule._value2member_map_ or DEFAULTS[Rule(rule)].direction is Direction.NONE:
-        raise ConfigError(f"{rule!r} is not a threshold rule with a per-patient limit")
+    """A clinician's limit for one patient and threshold rule (e.g. SpO2 85 % for a COPD patient).
+
+    Refused outside the rule's clinically safe range; the audit row keeps the
+    previous limit and reason beside the new ones.
+    """
+    check_limit(rule, limit)
     if not reason.strip():
-        raise ConfigError("a limit override needs a reason")
+        raise ConfigError("error.limit_reason")
+    if expires_at is not None and expires_at <= datetime.now(expires_at.tzinfo):
+        raise ConfigError("error.limit_expired")
     with conn.transaction():
-        before = conn.execute("SELECT limit_value FROM patient_alarm_limits WHERE patient_id = %s AND rule = %s",
-                              (patient_id, rule)).fetchone()
+        before = conn.execute("SELECT limit_value, reason FROM patient_alarm_limits WHERE patient_id = %s"
+                              " AND rule = %s FOR UPDATE", (patient_id, rule)).fetchone()
         try:
             conn.execute(
                 "INSERT INTO patient_alarm_limits (patient_id, rule, limit_value, reason, set_by, expires_at)"
@@ -125,10 +134,20 @@ def set_limit(
                 (patient_id, rule, limit, reason, actor, expires_at),
             )
         except psycopg.errors.ForeignKeyViolation:
-            raise ConfigError(f"unknown patient {patient_id!r}") from None
-        audit(conn, actor, "alarm_limit.set", patient_id, {"rule": rule, "limit": limit, "previous":
-                                                           before[0] if before else None, "reason": reason,
-                                                           "expires_at": expires_at})
+            raise ConfigError("error.unknown_patient", patient=patient_id) from None
+        audit.append(conn, actor, "alarm_limit.set", patient_id, {
+            "rule": rule, "limit": limit, "previous": before[0] if before else None,
+            "previous_reason": before[1] if before else None, "reason": reason, "expires_at": expires_at})
+
+
+def check_limit(rule: str, limit: float) -> None:
+    """Refuse a rule without per-patient limits, or a limit outside the rule's safe range."""
+    rng = safe_range(Rule(rule)) if rule in Rule._value2member_map_ else None
+    if rng is None:
+        raise ConfigError("error.limit_rule", rule=rule)
+    if not rng.allows(limit):
+        raise ConfigError("error.limit_range", rule=rule, low=f"{rng.low:g}", high=f"{rng.high:g}", unit=rng.unit,
+                          limit=f"{limit:g}")
 
 
 def clear_limit(conn: psycopg.Connection, actor: str, patient_id: str, rule: str, reason: str) -> bool:
@@ -137,14 +156,38 @@ def clear_limit(conn: psycopg.Connection, actor: str, patient_id: str, rule: str
                            " RETURNING limit_value", (patient_id, rule)).fetchone()
         if row is None:
             return False
-        audit(conn, actor, "alarm_limit.clear", patient_id, {"rule": rule, "previous": row[0], "reason": reason})
+        audit.append(conn, actor, "alarm_limit.clear", patient_id, {"rule": rule, "previous": row[0],
+                                                                     "reason": reason})
         return True
 
 
-def list_limits(conn: psycopg.Connection, patient_id: str) -> list[dict[str, object]]:
+@dataclass(frozen=True, slots=True)
+class LimitRow:
+    rule: str
+    limit: float
+    reason: str
+    set_by: str
+    set_at: datetime
+    expires_at: datetime | None
+
+
+def list_limits(conn: psycopg.Connection, patient_id: str) -> list[LimitRow]:
     rows = conn.execute(
         "SELECT rule, limit_value, reason, set_by, set_at, expires_at FROM patient_alarm_limits"
         " WHERE patient_id = %s ORDER BY rule", (patient_id,),
     ).fetchall()
-    return [{"rule": r[0], "limit": r[1], "reason": r[2], "set_by": r[3], "set_at": r[4].isoformat(),
-             "expires_at": r[5].isoformat() if r[5] else None} for r in rows]
+    return [LimitRow(*r) for r in rows]
+
+
+def responder_wards(conn: psycopg.Connection, responder_id: str, now: datetime) -> tuple[bool, frozenset[str]]:
+    """(exists, wards of the responder's current and future shifts; "" for a hospital-wide shift)."""
+    exists = conn.execute("SELECT 1 FROM responders WHERE id = %s", (responder_id,)).fetchone() is not None
+    rows = conn.execute("SELECT DISTINCT coalesce(ward_id, '') FROM roster_shifts WHERE responder_id = %s"
+                        " AND ends_at > %s", (responder_id, now)).fetchall()
+    return exists, frozenset(str(r[0]) for r in rows)
+
+
+def shift_ward(conn: psycopg.Connection, shift_id: int) -> tuple[bool, str | None]:
+    """(exists, the shift's ward; None for a hospital-wide shift)."""
+    row = conn.execute("SELECT ward_id FROM roster_shifts WHERE id = %s", (shift_id,)).fetchone()
+    return (row is not None, row[0] if row else None)

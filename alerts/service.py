@@ -64,7 +64,7 @@ def run(s: AlertSettings) -> int:
     timers.run_loop(dsn, channels, broadcaster, metrics, hc, stop, s.timer_interval_s)
     start_workers(s, metrics, stop)
     app = create_app(lambda: psycopg.connect(dsn, autocommit=True, connect_timeout=5), broadcaster, registry, hc,
-                     s.heartbeat_stale_s, metrics, channels)
+                     s.heartbeat_stale_s, metrics, channels, s.console_ops_endpoints)
     log.info("console listening", extra={"url": f"http://{s.http_host}:{s.http_port}", "webhook": channels.webhook,
                                          "sms": channels.sms})
     # log_config=None: uvicorn logs (errors included) go through our JSON handler.

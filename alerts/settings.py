@@ -11,6 +11,9 @@ class AlertSettings(RpmSettings, KafkaConn, DbConn):
     alerts_instance: str = Field(default="alerts-0", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    console_ops_endpoints: bool = Field(
+        default=False, description="also serve /healthz (every stage) and /metrics on the console port; off: the"
+        " metrics port only (they answer without a session)")
     heartbeat_stale_s: float = Field(default=15.0, gt=0, description="a stage whose heartbeat is older is down")
     timer_interval_s: float = Field(
         default=1.0, gt=0, description="how often due escalations, pauses, re-announces and condition timers run")

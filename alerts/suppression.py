@@ -28,7 +28,8 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerts.suppression_policy import DEVICE_RULES, SuppressionPolicy
-from wire.messages import AlertCandidate, CandidateStatus, DeviceKind, Priority
+from alerts.validated import updated
+from wire.messages import AlertCandidate, CandidateQuality, CandidateStatus, DeviceKind, Priority
 
 
 class Phase(StrEnum):
@@ -80,17 +81,16 @@ class Evaluation(BaseModel):
             candidate_id=c.id, patient_id=c.patient_id, rule=c.rule, firing=c.status is CandidateStatus.FIRING,
             severity=c.severity, priority=c.priority, value=c.value, threshold=c.threshold,
             window_start=c.window_start, window_end=c.window_end, device_id=c.device_id,
-            parameter=c.parameter.value if c.parameter else None, artifact=is_artifact(c.evidence, artifact_share),
-            message=c.message, source=source_of(c.rule, c.device_id, c.evidence),
+            parameter=c.parameter.value if c.parameter else None, artifact=is_artifact(c.quality, artifact_share),
+            message=c.message, source=source_of(c.rule, c.device_id, c.quality),
         )
 
 
-def source_of(rule: str, device_id: str | None, evidence: dict[str, float | int | str]) -> str:
+def source_of(rule: str, device_id: str | None, quality: CandidateQuality) -> str:
     """Device-level technical conditions are tracked per device (the streams' signal loss: per device kind)."""
     if rule not in DEVICE_RULES:
         return ""
-    kind = evidence.get("device_kind")
-    return device_id or (kind if isinstance(kind, str) else "")
+    return device_id or (quality.device_kind.value if quality.device_kind else "")
 
 
 def loss_gates(loss_source: str, ev: Evaluation) -> bool:
@@ -112,21 +112,16 @@ def loss_gates(loss_source: str, ev: Evaluation) -> bool:
     return ev.device_id == loss_source
 
 
-def is_artifact(evidence: dict[str, float | int | str], share: float) -> bool:
-    """The evaluation rests on doubtful samples: explicitly marked, or too many device-flagged samples.
+def is_artifact(quality: CandidateQuality, share: float) -> bool:
+    """The evaluation rests on doubtful samples: marked as an artifact, or too many rejected samples.
 
-    Contract with streams (docs/alarms.md): ``evidence["artifact"]`` truthy, or
-    ``flagged / (samples + flagged) >= share`` where ``flagged`` is
-    ``flagged_samples`` (device flags) or ``rejected`` (the streams' filters).
+    Contract with streams (wire.messages.CandidateQuality, docs/alarms.md):
+    ``artifact``, or ``rejected / (samples + rejected) >= share``.
     """
-    mark = evidence.get("artifact")
-    if mark not in (None, 0, "0", "", "false", "False"):
+    if quality.artifact:
         return True
-    # Streams count samples their artifact filters rejected as "rejected";
-    # devices flag samples themselves ("flagged_samples").
-    flagged = evidence.get("flagged_samples", evidence.get("rejected"))
-    good = evidence.get("samples")
-    if isinstance(flagged, (int, float)) and isinstance(good, (int, float)) and flagged + good > 0:
+    flagged, good = quality.rejected, quality.samples
+    if flagged is not None and good is not None and flagged + good > 0:
         return flagged / (flagged + good) >= share
     return False
 
@@ -182,8 +177,8 @@ def evaluate(
     if ev.firing and p.artifact_gated and (ev.artifact or signal_lost):
         # Held: neither evidence for the condition nor against it.
         held = Signal.HELD_ARTIFACT if ev.artifact else Signal.HELD_SIGNAL_LOSS
-        return state.model_copy(update={"last_eval_end": ev.window_end}), held
-    s = state.model_copy(update={"last_eval_end": ev.window_end})
+        return updated(state, {"last_eval_end": ev.window_end}), held
+    s = updated(state, {"last_eval_end": ev.window_end})
     if ev.firing:
         return _firing(s, state, ev, p)
     return _clear(s, ev)
@@ -193,7 +188,7 @@ def _firing(
     s: ConditionState, before: ConditionState, ev: Evaluation, p: SuppressionPolicy
 ) -> tuple[ConditionState, Signal]:
     if s.phase in (Phase.PRESENT, Phase.CLEARING):
-        return s.model_copy(update={
+        return updated(s, {
             "phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None, "last_firing_at": ev.window_end,
             "last_value": ev.value, "peak_severity": max(s.peak_severity, ev.severity),
         }), Signal.PERSISTS
@@ -203,7 +198,7 @@ def _firing(
     if restart:
         horizon = ev.window_start - _s(p.repeat_window_s)
         starts = tuple(t for t in s.recent_starts if t > horizon) + (ev.window_start,)
-        s = s.model_copy(update={
+        s = updated(s, {
             "phase": Phase.PENDING, "pending_since": ev.window_start, "pending_candidate": ev.candidate_id,
             "area": ev.severity * _secs(ev.window_end, ev.window_start), "peak_severity": ev.severity,
             "recent_starts": starts[-(p.repeat_count or 1):],
@@ -213,11 +208,11 @@ def _firing(
         # sample) count their sampling interval, sliding windows only their
         # new part; held (artifact) intervals were consumed without adding.
         since = before.last_eval_end or ev.window_start
-        s = s.model_copy(update={
+        s = updated(s, {
             "area": s.area + ev.severity * _secs(ev.window_end, since),
             "peak_severity": max(s.peak_severity, ev.severity),
         })
-    s = s.model_copy(update={"last_firing_at": ev.window_end, "last_value": ev.value})
+    s = updated(s, {"last_firing_at": ev.window_end, "last_value": ev.value})
     assert s.pending_since is not None
     lasted = _secs(ev.window_end, s.pending_since)
     if (
@@ -227,7 +222,7 @@ def _firing(
         or (p.repeat_count is not None and len(s.recent_starts) >= p.repeat_count
             and s.recent_starts[-p.repeat_count] > ev.window_start - _s(p.repeat_window_s))
     ):
-        return s.model_copy(update={"phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None}), Signal.ONSET
+        return updated(s, {"phase": Phase.PRESENT, "clear_streak": 0, "first_clear_at": None}), Signal.ONSET
     return s, Signal.PENDING
 
 
@@ -238,7 +233,7 @@ def _clear(s: ConditionState, ev: Evaluation) -> tuple[ConditionState, Signal]:
         return _idle(s), Signal.DISMISSED
     streak = s.clear_streak + 1
     first = s.first_clear_at or ev.window_end
-    s = s.model_copy(update={"phase": Phase.CLEARING, "clear_streak": streak, "first_clear_at": first})
+    s = updated(s, {"phase": Phase.CLEARING, "clear_streak": streak, "first_clear_at": first})
     return s, Signal.CLEARING
 
 
@@ -256,13 +251,13 @@ def tick(s: ConditionState, now: datetime, p: SuppressionPolicy) -> tuple[Condit
         return s, Signal.NONE
     if s.phase is Phase.PENDING:
         if p.edge:
-            return s.model_copy(update={"phase": Phase.PRESENT, "last_firing_at": now}), Signal.ONSET
+            return updated(s, {"phase": Phase.PRESENT, "last_firing_at": now}), Signal.ONSET
         return _idle(s), Signal.DISMISSED
     return _idle(s), Signal.CLEARED
 
 
 def _idle(s: ConditionState) -> ConditionState:
-    return s.model_copy(update={
+    return updated(s, {
         "phase": Phase.IDLE, "pending_since": None, "pending_candidate": None, "area": 0.0, "peak_severity": 0.0,
         "first_clear_at": None, "clear_streak": 0, "last_firing_at": None,
     })

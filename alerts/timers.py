@@ -7,6 +7,7 @@ once however many instances poll.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -28,10 +29,11 @@ def run_due(conn: psycopg.Connection, now: datetime, channels: ChannelsEnabled) 
     """Fire everything due at ``now``, one transaction per condition or alarm. ``conn`` is autocommit."""
     outs: list[Outcome] = []
     for patient_id, rule, source in alarm_store.due_conditions(conn, now):
-        _guarded(outs, lambda: processing.tick_condition(conn, patient_id, rule, source, now, channels), conn,
-                 f"condition {rule}")
+        _guarded(outs, functools.partial(processing.tick_condition, conn, patient_id, rule, source, now, channels),
+                 conn, f"condition {rule}")
     for alarm_id in alarm_store.due_alarms(conn, now):
-        _guarded(outs, lambda: processing.tick_alarm(conn, alarm_id, now, channels), conn, f"alarm {alarm_id}")
+        _guarded(outs, functools.partial(processing.tick_alarm, conn, alarm_id, now, channels), conn,
+                 f"alarm {alarm_id}")
     return outs
 
 

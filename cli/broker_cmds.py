@@ -57,7 +57,8 @@ def cmd_init(a: argparse.Namespace) -> int:
     files.write_conf(broker_auth.render_conf(str(files.dir), a.port, a.bind, tls, a.data_dir))
     password = broker_auth.new_password()
     files.set_password(a.bridge_user, password)
-    note = f"broker config: mosquitto -c {files.conf}\nbridge settings: RPM_MQTT_USERNAME={a.bridge_user} RPM_MQTT_PASSWORD=<above>"
+    note = (f"broker config: mosquitto -c {files.conf}\n"
+            f"bridge settings: RPM_MQTT_USERNAME={a.bridge_user} RPM_MQTT_PASSWORD=<above>")
     _print_secret(a, f"broker files written in {files.dir}", a.bridge_user, password, note)
     return 0
 

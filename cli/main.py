@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from cli.argtypes import CliError, CliParser, port, positive_int
 from runtime.settings import load
 
 
@@ -38,6 +39,20 @@ def _alerts(a: argparse.Namespace) -> int:
     return run(load(AlertSettings, **overrides))
 
 
+def _hl7(_a: argparse.Namespace) -> int:
+    from ingest.hl7_service import run
+    from ingest.hl7_settings import Hl7Settings
+
+    return run(load(Hl7Settings))
+
+
+def _nightscout(_a: argparse.Namespace) -> int:
+    from ingest.nightscout_service import run
+    from ingest.nightscout_settings import NightscoutSettings
+
+    return run(load(NightscoutSettings))
+
+
 def _up(a: argparse.Namespace) -> int:
     from cli.up import up
 
@@ -53,24 +68,29 @@ def _schemas(a: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from cli import registry_cmds, sim_cmd
 
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="rpm",
         description="IoMT remote patient monitoring: MQTT -> Kafka -> Faust -> PostgreSQL -> nurse console.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(  # type: ignore[assignment]
+        dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="run the whole pipeline with embedded infrastructure and a simulated ward")
-    up.add_argument("--port", type=int, default=8080, help="console HTTP port (default 8080)")
-    up.add_argument("--patients", type=int, default=20, help="simulated patients (default 20)")
+    up.add_argument("--port", type=port, default=8080, help="console HTTP port (default 8080)")
+    up.add_argument("--patients", type=positive_int, default=20, help="simulated patients (default 20)")
     up.add_argument("--data-dir", default=".rpm-data", help="state directory (default .rpm-data)")
     up.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: run until Ctrl-C)")
     up.set_defaults(func=_up)
 
     sub.add_parser("bridge", help="MQTT -> Kafka bridge (settings: RPM_* env)").set_defaults(func=_bridge)
+    sub.add_parser("hl7", help="HL7 v2 MLLP listener: ORU^R01 from bedside gateways -> Kafka (settings: RPM_* env)"
+                   ).set_defaults(func=_hl7)
+    sub.add_parser("nightscout", help="Nightscout-compatible CGM uploads API -> Kafka (settings: RPM_* env)"
+                   ).set_defaults(func=_nightscout)
     sub.add_parser("streams", help="Faust stream worker (settings: RPM_* env)").set_defaults(func=_streams)
     sub.add_parser("sink", help="Kafka -> PostgreSQL readings sink (settings: RPM_* env)").set_defaults(func=_sink)
     al = sub.add_parser("alerts", help="alert service and console HTTP server (settings: RPM_* env)")
-    al.add_argument("--port", type=int, default=None, help="HTTP port (overrides RPM_HTTP_PORT)")
+    al.add_argument("--port", type=port, default=None, help="HTTP port (overrides RPM_HTTP_PORT)")
     al.set_defaults(func=_alerts)
 
     sim_cmd.add_parser(sub)
@@ -104,9 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _no_database(e: Exception) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return (f"cannot reach PostgreSQL: {first}. Start PostgreSQL and point RPM_DATABASE_URL at it"
+            " (postgresql://user@host:port/db), or run `rpm up`, which starts an embedded one.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import psycopg
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as e:
+        print(f"rpm: error: {e}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as e:
+        # A missing or unreachable database is a setup step, not a crash: one line naming the fix.
+        print(f"rpm: error: {_no_database(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

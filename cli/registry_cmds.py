@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 import psycopg
@@ -10,6 +11,7 @@ import psycopg
 from runtime.settings import DbConn, RpmSettings, load
 from storage import registry
 from storage.migrate import migrate
+from wire import identifiers
 from wire.messages import DeviceKind
 
 
@@ -77,6 +79,29 @@ def cmd_device_add(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upload_token(a: argparse.Namespace) -> int:
+    from storage import upload_tokens
+
+    with _connect() as conn:
+        try:
+            secret = upload_tokens.create(conn, a.device_id, a.label)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    # Printed once: only a hash is stored. The uploader's "API secret" field takes it as is.
+    print(secret)
+    return 0
+
+
+def cmd_upload_revoke(a: argparse.Namespace) -> int:
+    from storage import upload_tokens
+
+    with _connect() as conn:
+        n = upload_tokens.revoke(conn, a.device_id)
+    print(f"{n} upload token(s) of {a.device_id} revoked")
+    return 0
+
+
 def cmd_assign(a: argparse.Namespace) -> int:
     with _connect() as conn:
         try:
@@ -114,9 +139,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     pat = sub.add_parser("patients", help="patient registry").add_subparsers(dest="pat_cmd", required=True)
     p = pat.add_parser("add", help="add or update a patient")
-    p.add_argument("patient_id")
+    p.add_argument("patient_id", type=identifiers.arg("patient"))
     p.add_argument("--name", required=True, help="display name (kept server-side only)")
-    p.add_argument("--ward")
+    p.add_argument("--ward", type=identifiers.arg("ward"))
     p.add_argument("--bed")
     p.add_argument("--spo2-scale", type=int, choices=(1, 2), default=1,
                    help="NEWS2 SpO2 scale; 2 only for hypercapnic respiratory failure")
@@ -124,16 +149,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     dev = sub.add_parser("devices", help="device registry").add_subparsers(dest="dev_cmd", required=True)
     d = dev.add_parser("add", help="register a device")
-    d.add_argument("device_id")
+    d.add_argument("device_id", type=identifiers.arg("device"))
     d.add_argument("--kind", choices=[k.value for k in DeviceKind], required=True)
     d.set_defaults(func=cmd_device_add)
     d = dev.add_parser("assign", help="assign a device to a patient from a time on")
-    d.add_argument("device_id")
-    d.add_argument("patient_id")
+    d.add_argument("device_id", type=identifiers.arg("device"))
+    d.add_argument("patient_id", type=identifiers.arg("patient"))
     d.add_argument("--at", help="ISO time with offset (default now)")
     d.set_defaults(func=cmd_assign)
-    d = dev.add_parser("unassign", help="end a device's assignment")
+    d = dev.add_parser("upload-token", help="new Nightscout uploader secret for a device (printed once)")
     d.add_argument("device_id")
+    d.add_argument("--label", default="", help="what the secret is for, e.g. the patient's phone")
+    d.set_defaults(func=cmd_upload_token)
+    d = dev.add_parser("upload-revoke", help="revoke every uploader secret of a device")
+    d.add_argument("device_id")
+    d.set_defaults(func=cmd_upload_revoke)
+    d = dev.add_parser("unassign", help="end a device's assignment")
+    d.add_argument("device_id", type=identifiers.arg("device"))
     d.add_argument("--at", help="ISO time with offset (default now)")
     d.set_defaults(func=cmd_unassign)
     dev.add_parser("list", help="devices and their current assignment").set_defaults(func=cmd_device_list)

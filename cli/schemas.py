@@ -7,7 +7,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from wire.messages import AlertCandidate, DeadLetter, DeviceStatus, ReadingBatch, Telemetry, Waveform
+from wire.messages import (
+    AlertCandidate,
+    DeadLetter,
+    DeviceStatus,
+    ReadingBatch,
+    Telemetry,
+    Waveform,
+)
 
 PUBLISHED: dict[str, type[BaseModel]] = {
     "telemetry.v1": Telemetry,

@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 from pydantic import Field
 
+from cli.argtypes import positive_float
 from firmware_sim import scenario as scenarios
 from firmware_sim.credentials import load_or_create, write_mosquitto_passwords
 from firmware_sim.durations import format_duration, parse_duration
@@ -44,8 +45,8 @@ def demo_plan(patients: int, seed: int = 1) -> FleetPlan:
 
 def seed_registry(conn: psycopg.Connection, plan: FleetPlan) -> None:
     """Register the plan's wards, patients and devices; re-running keeps matching assignments."""
-    from storage import registry
     from firmware_sim.devices import WIRE_KIND
+    from storage import registry
 
     since = plan.start - ASSIGNMENT_LEAD
     for ward_id, name in sorted({(p.ward_id, p.ward_name) for p in plan.patients}):
@@ -75,13 +76,6 @@ def _duration(text: str) -> float:
     return v
 
 
-def _positive(text: str) -> float:
-    v = float(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return v
-
-
 def _id_prefix(text: str) -> str:
     if text and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,30}", text):
         raise argparse.ArgumentTypeError("letters, digits, '_', '.', '-' (up to 31), starting with a letter or digit")
@@ -96,7 +90,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--scenario", default=DEMO_SCENARIO,
                    help=f"built-in scenario name or a YAML file (default {DEMO_SCENARIO}; --list shows them)")
     p.add_argument("--patients", type=int, default=None, help="total patients, cohorts scaled (default: as in the scenario)")
-    p.add_argument("--speed", type=_positive, default=1.0, help="simulated seconds per wall second (default 1)")
+    p.add_argument("--speed", type=positive_float, default=1.0, help="simulated seconds per wall second (default 1)")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same stream (default 1)")
     p.add_argument("--labels", type=Path, default=None, help="write ground-truth labels here (JSON lines)")
     p.add_argument("--duration", type=_duration, default=None,

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,16 +20,20 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+from typing import cast
 
 import psycopg
 
 from alerts.console.seed import print_demo_users, seed_demo_users
+from cli.argtypes import CliError
+from cli.instance_lock import InstanceLock
 from cli.sim_cmd import demo_plan, seed_registry
 from embedded import mqtt_broker
 from storage.migrate import migrate
 from wire import topics
 
-SERVICES = ("bridge", "streams", "sink", "alerts")
+# hl7 (MLLP, RPM_HL7_PORT, default 2575) and nightscout (HTTP, RPM_NIGHTSCOUT_PORT, default 1337): docs/interop.md.
+SERVICES = ("bridge", "streams", "sink", "alerts", "hl7", "nightscout")
 
 
 def _step(n: int, total: int, text: str) -> None:
@@ -45,8 +50,54 @@ def _console_health(port: int) -> dict[str, object] | None:
         return None
 
 
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError as e:
+            raise CliError(f"--port {port} is not free ({e.strerror}); choose another with --port") from None
+
+
+def _service(p: subprocess.Popen[bytes]) -> str:
+    """The service a child runs: [python, -m, cli.main, NAME, ...]."""
+    return str(cast("list[str]", p.args)[3])
+
+
+# A console whose heartbeat is younger than this is running (heartbeats come every few seconds).
+CONSOLE_ALIVE_S = 30
+
+
+def refuse_if_console_running(conn: psycopg.Connection) -> None:
+    """Demo passwords are reset at start: never under a console that is serving this database right now."""
+    if conn.execute("SELECT to_regclass('service_heartbeats')").fetchone() in (None, (None,)):
+        return  # a fresh database: nothing runs on it yet
+    row = conn.execute(
+        "SELECT instance, extract(epoch FROM now() - updated_at) FROM service_heartbeats"
+        " WHERE service = 'alerts' AND updated_at > now() - make_interval(secs => %s) ORDER BY updated_at DESC LIMIT 1",
+        (CONSOLE_ALIVE_S,),
+    ).fetchone()
+    if row is not None:
+        raise CliError(
+            f"a console (alerts instance {row[0]}) is running against RPM_DATABASE_URL (heartbeat {float(row[1]):.0f} s"
+            f" ago); starting would reset its demo users' passwords. Stop it first, or point RPM_DATABASE_URL elsewhere")
+
+
 def up(a: argparse.Namespace) -> int:
     data = Path(a.data_dir).resolve()
+    # Everything that can refuse the start is checked before anything starts or any password changes.
+    lock = InstanceLock(data).acquire()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        _check_port_free(a.port)
+        return _run(a, data)
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+        lock.release()
+
+
+def _run(a: argparse.Namespace, data: Path) -> int:
     logdir = data / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -68,6 +119,9 @@ def up(a: argparse.Namespace) -> int:
             print("      external, from RPM_DATABASE_URL", file=sys.stderr)
         dsn = env["RPM_DATABASE_URL"]
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            if "RPM_DATABASE_URL" in os.environ:
+                # Another data directory, the same external database: the lock cannot see that one.
+                refuse_if_console_running(conn)
             applied = migrate(conn)
             plan = demo_plan(a.patients)
             seed_registry(conn, plan)
@@ -104,12 +158,21 @@ def up(a: argparse.Namespace) -> int:
 
         _step(4, total, f"services: {', '.join(SERVICES)} (logs in {logdir})")
         env["RPM_HTTP_PORT"] = str(a.port)
+        from embedded.ports import free_port
+
+        # The interop listeners take free ports unless configured, so a second `rpm up` does not collide.
+        env.setdefault("RPM_HL7_PORT", str(free_port()))
+        env.setdefault("RPM_NIGHTSCOUT_PORT", str(free_port()))
+        # The demo console listens on 127.0.0.1: its /healthz shows every stage (step 5 waits on it).
+        env.setdefault("RPM_CONSOLE_OPS_ENDPOINTS", "true")
         env.setdefault("RPM_DATA_DIR", str(data / "streams"))
         procs: list[subprocess.Popen[bytes]] = []
 
         def spawn(name: str, *args: str) -> None:
-            log = open(logdir / f"{name}.log", "ab")
-            procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log, stderr=log))
+            # The child keeps its own copy of the descriptor; ours closes at once.
+            with open(logdir / f"{name}.log", "ab") as log:
+                procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env, stdout=log,
+                                              stderr=log))
 
         def stop_children() -> None:
             for p in reversed(procs):
@@ -132,7 +195,7 @@ def up(a: argparse.Namespace) -> int:
             health = _console_health(a.port)
             if health and health.get("status") == "ok":
                 break
-            dead = [p.args[3] for p in procs if p.poll() is not None]
+            dead = [_service(p) for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(map(str, dead))}; see {logdir}", file=sys.stderr)
                 return 1
@@ -145,7 +208,10 @@ def up(a: argparse.Namespace) -> int:
 
         _step(6, total, f"simulated ward: {a.patients} patients (scenario demo-ward)")
         spawn("sim", "sim", "--patients", str(a.patients))
-        print(f"\nConsole: http://127.0.0.1:{a.port}/   (API docs /docs, health /healthz)", file=sys.stderr)
+        print(f"\nConsole: http://127.0.0.1:{a.port}/   (API docs /docs, health /healthz, FHIR R4 /fhir)",
+              file=sys.stderr)
+        print(f"HL7 v2 MLLP: 127.0.0.1:{env['RPM_HL7_PORT']}   Nightscout uploads:"
+              f" http://127.0.0.1:{env['RPM_NIGHTSCOUT_PORT']}/api/v1/entries   (docs/interop.md)", file=sys.stderr)
         print_demo_users(demo_users)
         print("Press Ctrl-C to stop.\n", file=sys.stderr, flush=True)
 
@@ -154,7 +220,7 @@ def up(a: argparse.Namespace) -> int:
         while not stop.is_set():
             if a.duration is not None and time.monotonic() - started >= a.duration:
                 break
-            dead = [str(p.args[3]) for p in procs if p.poll() is not None]
+            dead = [_service(p) for p in procs if p.poll() is not None]
             if dead:
                 print(f"error: service exited: {', '.join(dead)}; see {logdir}", file=sys.stderr)
                 return 1

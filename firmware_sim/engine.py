@@ -17,7 +17,16 @@ from datetime import datetime, timedelta
 
 from firmware_sim.conditions import ConditionEvent
 from firmware_sim.devices import (
-    Channel, Daily, DeviceModel, Periodic, Sample, Schedule, measure, measure_glucose, publish_period, schedules,
+    Channel,
+    Daily,
+    DeviceModel,
+    Periodic,
+    Sample,
+    Schedule,
+    measure,
+    measure_glucose,
+    publish_period,
+    schedules,
 )
 from firmware_sim.faults import ARTIFACTS, ArtifactState, FaultEvent, FaultKind, apply_artifacts
 from firmware_sim.firmware import Firmware, Outgoing, Snippet

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from firmware_sim.engine import Engine
-from firmware_sim.firmware import OutKind, Outgoing
+from firmware_sim.firmware import Outgoing, OutKind
 from firmware_sim.mqtt_fleet import BrokerUnreachable, MqttFleet
 from firmware_sim.plan import FleetPlan
 from wire.messages import DeviceState

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from firmware_sim.conditions import CONDITIONS, Condition
+from firmware_sim.conditions import Condition
 from firmware_sim.devices import DeviceModel, DeviceSettings
 from firmware_sim.durations import Duration
 from firmware_sim.faults import FaultKind, FaultSpec, ProbeOffMode

@@ -84,7 +84,7 @@ def raw_confluent(url: str, client_id: str, bootstrap: str, topic: str, n: int) 
             if count[0] >= n:
                 done.set()
 
-        prod.produce(topic, m.payload, m.topic.encode(), on_delivery=delivered)
+        prod.produce(topic, bytes(m.payload), m.topic.encode(), on_delivery=delivered)
         prod.poll(0)
 
     start = time.monotonic()

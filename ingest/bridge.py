@@ -14,6 +14,7 @@ records again after a backoff, reloads the registry and keeps health.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -117,7 +118,8 @@ class Bridge:
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
+        # paho types on_subscribe as the union of its v1 and v2 signatures; ours accepts both.
+        client.on_subscribe = self._on_subscribe  # type: ignore[assignment]
         client.on_message = self._on_message
         return client
 
@@ -157,7 +159,7 @@ class Bridge:
 
     def _on_message(self, _c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
         self.metrics.received.inc()
-        msg = Inbound(m.mid, m.qos, m.topic, m.payload, datetime.now(UTC), time.monotonic(), self._generation)
+        msg = Inbound(m.mid, m.qos, m.topic, bytes(m.payload), datetime.now(UTC), time.monotonic(), self._generation)
         parsed = parse_device_topic(msg.topic)
         try:
             outcome = route(msg, self.registry.get(parsed[0] if parsed else None), self.limits, self.buckets)
@@ -181,9 +183,9 @@ class Bridge:
     # ------------------------------------------------------------ Kafka side
     def _produce(self, p: Pending) -> None:
         p.attempts += 1
-        self.kafka.produce(p.topic, p.key, p.value, lambda err, _m, p=p: self._delivered(p, err))
+        self.kafka.produce(p.topic, p.key, p.value, functools.partial(self._delivered, p))
 
-    def _delivered(self, p: Pending, err: ck.KafkaError | None) -> None:
+    def _delivered(self, p: Pending, err: ck.KafkaError | None, _m: object = None) -> None:
         if err is not None:
             self.metrics.kafka_errors.inc()
             with self._retry_lock:

@@ -40,7 +40,8 @@ def route(
     # bridge as little as possible. It is keyed by the topic's device id:
     # with the broker's ACL only that device's credentials can publish there.
     if buckets is not None and not buckets.allow(device or msg.topic, msg.received_mono):
-        return _one_dead(msg, DeadLetterReason.RATE_LIMITED, f"device over {buckets.rate:g} msg/s (burst {buckets.burst:g})", device)
+        return _one_dead(msg, DeadLetterReason.RATE_LIMITED,
+                         f"device over {buckets.rate:g} msg/s (burst {buckets.burst:g})", device)
     if parsed is None or parsed[1] not in (TELEMETRY_SUFFIX, STATUS_SUFFIX):
         return _one_dead(msg, DeadLetterReason.TOPIC_MISMATCH, f"{msg.topic!r} is not a device telemetry or status topic", device)
     if parsed[1] == STATUS_SUFFIX:

@@ -50,7 +50,12 @@ def run(settings: BridgeSettings) -> int:
         health.serve(settings.metrics_port, registry, hc)
     cache = RegistryCache(load, settings.registry_refresh_s, on_status=lambda ok, d: hc.set("registry", ok, d))
     fatal: list[str] = []
-    kafka = make_kafka(settings, lambda why: (fatal.append(why), bridge.fatal.set()))
+
+    def on_fatal(why: str) -> None:
+        fatal.append(why)
+        bridge.fatal.set()
+
+    kafka = make_kafka(settings, on_fatal)
     heartbeat.start(dsn, "bridge", settings.bridge_instance, hc.snapshot, stop)
     bridge = Bridge(settings, cache, kafka, metrics, hc)
     # Everything allocated so far (modules, pydantic schemas) lives as long as

@@ -193,7 +193,7 @@ def validate_telemetry(
         out.dead.append(dead_letter(reason, detail, payload, received_at, topic, msg.device_id, i))
 
     for patient_id, readings in by_patient.items():
-        value = orjson.dumps(
+        record = orjson.dumps(
             {
                 "v": 1,
                 "patient_id": patient_id,
@@ -206,7 +206,7 @@ def validate_telemetry(
                 "spo2_scale": registry.spo2_scales.get(patient_id, 1),
             }
         )
-        out.accepted.append(Forward(Dest.READINGS, patient_id, value, len(readings)))
+        out.accepted.append(Forward(Dest.READINGS, patient_id, record, len(readings)))
     return out
 
 

@@ -90,8 +90,6 @@ def snapshot(conn: psycopg.Connection, end: datetime) -> dict[str, object]:
             conn, p, last_day - timedelta(days=DAYS), last_day)]
         out[f"agp {p}"] = asdict(glucose_queries.agp(conn, p, end, days=3))
         out[f"news2 {p}"] = [asdict(s) for s in queries.news2_history(conn, p, end - timedelta(days=3), end)]
-        out[f"alerts {p}"] = [asdict(a) for a in queries.alert_history(conn, p, end - timedelta(days=1),
-                                                                         end + timedelta(days=1))]
     out["ward"] = [asdict(b) for b in queries.ward_overview(conn, "w1", end)]
     return out
 

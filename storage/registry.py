@@ -13,6 +13,7 @@ from datetime import datetime
 
 import psycopg
 
+from wire import identifiers
 from wire.messages import DeviceKind
 
 
@@ -62,7 +63,14 @@ def load_snapshot(conn: psycopg.Connection) -> AssignmentSnapshot:
     return AssignmentSnapshot(devices, {k: tuple(v) for k, v in by_device.items()}, kinds, scales)
 
 
+def _check(kind: str, value: str | None) -> None:
+    # Ids end up in topics, headers and file names: refuse CR/LF, quotes, slashes where they enter.
+    if value is not None and not identifiers.is_identifier(value):
+        raise RegistryError(str(identifiers.BadIdentifier(kind, value)))
+
+
 def add_ward(conn: psycopg.Connection, ward_id: str, name: str) -> None:
+    _check("ward", ward_id)
     conn.execute(
         "INSERT INTO wards (id, name) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
         (ward_id, name),
@@ -77,6 +85,8 @@ def add_patient(
     bed: str | None = None,
     spo2_scale: int = 1,
 ) -> None:
+    _check("patient", patient_id)
+    _check("ward", ward_id)
     conn.execute(
         "INSERT INTO patients (id, display_name, ward_id, bed, spo2_scale) VALUES (%s, %s, %s, %s, %s)"
         " ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, ward_id = EXCLUDED.ward_id,"
@@ -86,6 +96,7 @@ def add_patient(
 
 
 def add_device(conn: psycopg.Connection, device_id: str, kind: DeviceKind) -> None:
+    _check("device", device_id)
     conn.execute(
         "INSERT INTO devices (id, kind) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind",
         (device_id, kind.value),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from streams.stats import to_dt
 from wire.derived import Score, WindowStats
-from wire.messages import AlertCandidate, CandidateStatus
+from wire.messages import AlertCandidate, CandidateQuality, CandidateStatus
 from wire.rules import CATALOG, Rule
 from wire.units import ReadingType
 
@@ -48,6 +48,7 @@ def candidate(
     severity: float = 0.0,
     device_id: str | None = None,
     evidence: dict[str, float | int | str] | None = None,
+    quality: CandidateQuality | None = None,
 ) -> AlertCandidate:
     key = "|".join(p for p in (rule.value, qualifier, "clear" if status is CLEAR else "") if p)
     start, end = window
@@ -67,6 +68,7 @@ def candidate(
         detected_at=to_dt(detected_ms),
         message=message,
         evidence=evidence or {},
+        quality=quality or CandidateQuality(),
     )
 
 

@@ -47,4 +47,9 @@ class CoreConfig:
     glucose_day_utc_offset_ms: int = 7 * 60 * MIN  # local day of Vietnam (UTC+7)
     glucose_day_grace_ms: int = 60 * MIN
     motion_keep_ms: int = 3 * MIN
+    # Sliding-path alarms (streams.sliding_alarms; onset delays per rule in wire.rules.CATALOG).
+    sliding_median_n: int = 5  # median of the last 5 good samples: 1-2 spikes cannot move it
+    sliding_min_samples: int = 3
+    sliding_max_gap_ms: int = 10_000  # longer without a good sample: persistence starts again
+    sliding_reannounce_ms: int = 30_000  # a firing candidate this often while the condition holds
     recent_messages: int = 32  # per device, for message-level dedup

@@ -9,18 +9,20 @@ with the same candidate ids.
 Order inside ``process``: message-level dedup (device, seq, sent_at) ->
 waveform snippets to heart rate -> each reading to its window (reading-level
 dedup, late count) or, for air/oxygen and ACVPU, to the NEWS2 observations
--> signal-loss clock -> glucose analytics -> close windows due by event time.
+-> real-time (sliding median) limit alarms -> signal-loss clock -> glucose
+analytics -> close windows due by event time.
 """
 
 from __future__ import annotations
 
-from streams import glucose_stream, signal_loss, stats, windows
+from streams import glucose_stream, signal_loss, sliding_alarms, stats, windows
 from streams.batch import Batch, Samples, from_model
 from streams.candidates import Outputs
 from streams.config import CoreConfig
 from streams.ppg import estimate_heart_rate
 from streams.quality import MOTION_BITS, PROBE_OFF_BITS
-from streams.state import History, Live
+from streams.sliding_alarms import SLIDING_VITALS
+from streams.state import History, Live, SlidingVital
 from streams.vitals import NEWS2_PARAMETER, OBSERVATIONS
 from wire.derived import WaveformHeartRate
 from wire.messages import DeviceKind, ReadingBatch, WaveformSnippet
@@ -116,6 +118,13 @@ def process(
             unit = UNITS[rt]
             glucose += [(t, v) for t, v, b in zip(g.t, g.v, g.bits, strict=True)
                         if not b and v != 0 and unit.plausible_min <= v <= unit.plausible_max]
+    # Real-time limit alarms after every group is in: motion flags of the whole batch are known.
+    for rt in SLIDING_VITALS & batch.groups.keys():
+        sv = live.sliding.get(rt.value)
+        if sv is None:
+            sv = live.sliding[rt.value] = SlidingVital()
+        sliding_alarms.add_samples(pid, sv, rt, batch.groups[rt], live.motion_ms, hist.spo2_scale, batch.device_id,
+                                   cfg, out)
     if any_valid:
         signal_loss.on_data(pid, live, kind, arrival_ms, out)
     if glucose:

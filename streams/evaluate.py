@@ -1,4 +1,7 @@
-"""Rules evaluated when a minute closes: vital limits and NEWS2 (pure).
+"""Rules evaluated when a minute closes: limits of spot vitals and NEWS2 (pure).
+
+Limits of continuously monitored vitals with a sliding-path onset delay in
+wire.rules.CATALOG are decided sample by sample in streams.sliding_alarms.
 
 Limits use the 1-minute median of accepted samples (robust to what the
 artifact filters missed). NEWS2 uses, per parameter, the latest valid
@@ -28,7 +31,8 @@ from streams.news2 import (
 from streams.state import History, VitalHistory
 from streams.vitals import NEWS2_PARAMETER, VITALS, Direction, limits_for
 from wire.derived import News2Score, WindowStats
-from wire.rules import Rule
+from wire.messages import CandidateQuality
+from wire.rules import Rule, sliding_delay_ms
 from wire.units import ReadingType
 
 
@@ -41,6 +45,8 @@ def evaluate_limits(
     rounded = float(round_half_up(w.median, spec.decimals))
     window = (stats.to_ms(w.start), stats.to_ms(w.end))
     for lim in limits_for(vital, spo2_scale):
+        if sliding_delay_ms(lim.rule) is not None:
+            continue  # decided sample by sample (streams.sliding_alarms), not a minute later
         high = lim.direction is Direction.HIGH
         holds = rounded >= lim.fires_at if high else rounded <= lim.fires_at
         status = transition(vh.firing, lim.rule, holds)
@@ -52,8 +58,8 @@ def evaluate_limits(
         out.candidates.append(candidate(
             pid, lim.rule, status, window, detected_ms, msg, parameter=vital, value=w.median,
             threshold=lim.threshold, severity=abs(w.median - lim.threshold) if status is FIRING else 0.0,
-            evidence={"samples": w.count, "rejected": w.rejected, "min": w.min or 0.0, "max": w.max or 0.0,
-                      "quality": w.quality or 0.0, "window_s": w.length_s,
+            quality=CandidateQuality(samples=w.count, rejected=w.rejected),
+            evidence={"min": w.min or 0.0, "max": w.max or 0.0, "quality": w.quality or 0.0, "window_s": w.length_s,
                       **({"spo2_scale": spo2_scale} if vital is ReadingType.SPO2 else {})},
         ))
 

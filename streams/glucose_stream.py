@@ -29,6 +29,7 @@ from streams.glucose import (
 from streams.glucose_episodes import EpisodeKind, GlucoseEpisode, consensus_episodes
 from streams.state import NEVER, History
 from wire.derived import GlucoseDaily, GlucoseTrend
+from wire.messages import CandidateQuality
 from wire.rules import Rule
 from wire.units import ReadingType
 
@@ -93,7 +94,7 @@ def _evaluate(pid: str, hist: History, at_ms: int, cfg: CoreConfig, out: Outputs
         status = transition(g.firing, rule, holds)
         if status is None:
             continue
-        evidence: dict[str, float | int | str] = {"mg_dl": now_value, "samples": len(samples)}
+        evidence: dict[str, float | int | str] = {"mg_dl": now_value}
         if rate is not None:
             evidence["rate_mg_dl_min"] = rate
         if rule is Rule.GLUCOSE_PREDICTED_LOW:
@@ -118,6 +119,7 @@ def _evaluate(pid: str, hist: History, at_ms: int, cfg: CoreConfig, out: Outputs
             pid, rule, status, (at_ms, at_ms + int(cfg.glucose_interval_s * 1000)), at_ms, msg,
             parameter=ReadingType.GLUCOSE, value=value, threshold=threshold or None, severity=severity,
             evidence={**evidence, "window_start": stats.to_dt(window[0]).isoformat()},
+            quality=CandidateQuality(samples=len(samples)),
         ))
 
 

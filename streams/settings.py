@@ -26,6 +26,12 @@ class StreamSettings(RpmSettings, KafkaConn, DbConn):
         "mock has no compaction and deletes the oldest data beyond 5 MiB per partition",
     )
     partitions: int = Field(default=8, ge=1)
+    state_flush_s: float = Field(
+        default=1.0, ge=0,
+        description="write changed patient states to the changelog this often; input records are acknowledged "
+        "(committable) only after the write that covers them",
+    )
+    producer_linger_s: float = Field(default=0.005, ge=0, description="batch output and changelog records this long")
 
     def core(self) -> CoreConfig:
         return CoreConfig(

@@ -15,7 +15,7 @@ from streams import stats
 from streams.candidates import CLEAR, FIRING, Outputs, candidate
 from streams.config import CoreConfig
 from streams.state import NEVER, Live, SignalClock
-from wire.messages import DeviceKind
+from wire.messages import CandidateQuality, DeviceKind
 from wire.rules import Rule
 
 
@@ -30,7 +30,7 @@ def on_data(pid: str, live: Live, kind: str, arrival_ms: int, out: Outputs) -> N
         minute = arrival_ms - arrival_ms % stats.MINUTE_MS
         out.candidates.append(candidate(
             pid, Rule.SIGNAL_LOSS, CLEAR, (minute, arrival_ms), arrival_ms,
-            f"{kind}: data resumed", qualifier=kind, evidence={"device_kind": kind},
+            f"{kind}: data resumed", qualifier=kind, quality=CandidateQuality(device_kind=DeviceKind(kind)),
         ))
 
 
@@ -53,5 +53,6 @@ def on_tick(pid: str, live: Live, now_ms: int, cfg: CoreConfig, out: Outputs) ->
             pid, Rule.SIGNAL_LOSS, FIRING, (minute, now_ms), now_ms,
             f"no valid {kind} data for {silent / 1000:.0f} s (limit {timeout / 1000:.0f} s)",
             qualifier=kind, value=silent / 1000, threshold=timeout / 1000, severity=(silent - timeout) / 1000,
-            evidence={"device_kind": kind, "last_valid_at": stats.to_dt(c.last_valid_ms).isoformat()},
+            quality=CandidateQuality(device_kind=DeviceKind(kind)),
+            evidence={"last_valid_at": stats.to_dt(c.last_valid_ms).isoformat()},
         ))

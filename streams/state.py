@@ -64,6 +64,25 @@ class SignalClock:
 
 
 @dataclass(slots=True)
+class Run:
+    """Sliding-path alarm state of one limit rule of one vital (streams.sliding_alarms)."""
+
+    start_ms: int = NEVER  # onset of the excursion (event time); NEVER when the median is within limits
+    firing: bool = False
+    emitted_ms: int = NEVER  # window end of the last firing candidate
+    rejected: int = 0  # samples rejected as artifacts since the onset
+
+
+@dataclass(slots=True)
+class SlidingVital:
+    t: list[int] = field(default_factory=list)  # the last good samples (event time ms), oldest first
+    v: list[float] = field(default_factory=list)
+    beyond: list[int] = field(default_factory=list)  # per sample: bit i set if beyond limit i (raw value)
+    newest_ms: int = NEVER  # newest sample seen (good or not)
+    runs: dict[str, Run] = field(default_factory=dict)  # rule -> run
+
+
+@dataclass(slots=True)
 class Live:
     partition: int = 0
     devices: list[str] = field(default_factory=list)
@@ -72,6 +91,7 @@ class Live:
     vitals: dict[str, VitalLive] = field(default_factory=dict)
     motion_ms: list[int] = field(default_factory=list)  # motion / low-perfusion flag times
     signal: dict[str, SignalClock] = field(default_factory=dict)  # device kind -> clock
+    sliding: dict[str, SlidingVital] = field(default_factory=dict)  # vital -> real-time alarm state
 
 
 @dataclass(slots=True)
@@ -121,7 +141,7 @@ def encode(state: Live | History) -> bytes:
     }
     return orjson.dumps({"partition": state.partition, "devices": state.devices, "kinds": state.kinds,
                          "recent": state.recent, "vitals": vitals, "motion_ms": state.motion_ms,
-                         "signal": state.signal})
+                         "signal": state.signal, "sliding": state.sliding})
 
 
 def decode_live(raw: bytes) -> Live:
@@ -137,8 +157,11 @@ def decode_live(raw: bytes) -> Live:
             windows[ws] = ow
         vitals[name] = VitalLive(vl["watermark_ms"], vl["arrival_ms"], vl["closed_before_ms"], vl["late"],
                                  vl["duplicates"], windows)
+    sliding = {name: SlidingVital(sv["t"], sv["v"], sv["beyond"], sv["newest_ms"],
+                                  {rule: Run(**run) for rule, run in sv["runs"].items()})
+               for name, sv in j.get("sliding", {}).items()}
     return Live(j["partition"], j["devices"], j["kinds"], j["recent"], vitals, j["motion_ms"],
-                {k: SignalClock(**c) for k, c in j["signal"].items()})
+                {k: SignalClock(**c) for k, c in j["signal"].items()}, sliding)
 
 
 def _summary(j: dict[str, Any]) -> Summary:

@@ -10,6 +10,13 @@ event's partition is the key's.
 
 Values are decoded lazily: after recovery the table holds the changelog's
 bytes, and a patient's state is decoded on first use.
+
+Writes are deferred: ``mark`` records that a patient's state changed and
+``flush`` writes each changed state once (History before Live). The worker
+flushes every ``RPM_STATE_FLUSH_S`` and acknowledges the input records only
+after the flush that covers them, so a committed offset never runs ahead of
+the state in the changelog; a patient sending every second costs one
+changelog record per flush instead of one per reading batch.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ class StateStore:
     def __init__(self, table: faust.Table) -> None:
         self.table = table
         self.written: dict[str, float] = {}  # patient -> monotonic time of last write (refresh)
+        self.dirty: dict[str, list[bool]] = {}  # patient -> [live changed, history changed] since the flush
+        self._by_partition: dict[int, set[str]] | None = None  # built on first use (after recovery)
 
     def get(self, pid: str) -> tuple[Live, History]:
         data = self.table.data
@@ -45,6 +54,28 @@ class StateStore:
         data[live_key], data[hist_key] = live, hist
         return live, hist
 
+    def mark(self, pid: str, partition: int, *, live_dirty: bool, hist_dirty: bool) -> None:
+        """Remember that the state changed; written by the next ``flush``."""
+        if not (live_dirty or hist_dirty):
+            return
+        d = self.dirty.get(pid)
+        if d is None:
+            self.dirty[pid] = [live_dirty, hist_dirty]
+        else:
+            d[0] |= live_dirty
+            d[1] |= hist_dirty
+        if self._by_partition is not None:
+            self._by_partition.setdefault(partition, set()).add(pid)
+
+    def flush(self) -> int:
+        """Write every changed state once; returns bytes written."""
+        size = 0
+        dirty, self.dirty = self.dirty, {}
+        for pid, (live_dirty, hist_dirty) in dirty.items():
+            live, hist = self.get(pid)
+            size += self.put(pid, live, hist, live_dirty=live_dirty, hist_dirty=hist_dirty)
+        return size
+
     def put(self, pid: str, live: Live, hist: History, *, live_dirty: bool, hist_dirty: bool) -> int:
         """Write what changed, History before Live (same partition, so ordered); returns bytes written."""
         size = 0
@@ -61,14 +92,19 @@ class StateStore:
         return size
 
     def patients(self, partition: int) -> Iterator[str]:
-        """Patients whose state lives on ``partition`` (decodes recovered states on first use)."""
-        for key in list(self.table.data.keys()):
-            pid = key.decode() if isinstance(key, bytes) else str(key)
-            if pid.endswith(HIST_SUFFIX):
-                continue
-            live, _ = self.get(pid)
-            if live.partition == partition:
-                yield pid
+        """Patients whose state lives on ``partition`` (decodes recovered states on first use).
+
+        The partition index is built once from the table (after recovery) and
+        kept up to date by ``mark``: a tick must not scan every key of the
+        table for each of its partitions."""
+        if self._by_partition is None:
+            index: dict[int, set[str]] = {}
+            for key in list(self.table.data.keys()):
+                pid = key.decode() if isinstance(key, bytes) else str(key)
+                if not pid.endswith(HIST_SUFFIX):
+                    index.setdefault(self.get(pid)[0].partition, set()).add(pid)
+            self._by_partition = index
+        yield from sorted(self._by_partition.get(partition, ()))
 
     def stale(self, pid: str, older_than_s: float) -> bool:
         last = self.written.get(pid)

@@ -17,18 +17,23 @@ same deterministic id.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from faust.transport.drivers import aiokafka as fk
+from faust.types import TP
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from runtime import health, heartbeat
 from streams import engine
 from streams.candidates import Outputs
+from streams.clock import PartitionInput, input_watermark_ms
 from streams.decode import decode
 from streams.settings import StreamSettings
 from streams.state import Live
@@ -52,8 +57,27 @@ class Metrics:
         self.bad = Counter("rpm_streams_bad_records", "records that failed to parse", registry=registry)
         self.state_bytes = Counter("rpm_streams_state_bytes", "bytes written to the state changelog",
                                    registry=registry)
+        self.lag_ms = Gauge("rpm_streams_input_lag_ms", "wall time minus the input watermark at the last tick",
+                            registry=registry)
         self.seconds = Histogram("rpm_streams_record_seconds", "processing time per record", registry=registry,
                                  buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0))
+
+
+class _PromptFetchThread(fk.AIOKafkaConsumerThread):
+    # faust-streaming hard-codes fetch_max_wait_ms=1500 for the worker's consumer; the
+    # librdkafka mock (and a broker whose fetch.min.bytes is not yet met) then holds an
+    # empty fetch that long, which was most of the publish-to-alarm latency (rpm bench e2e).
+    fetch_max_wait_ms = 50
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms  # no public setting
+        return consumer
+
+
+class _PromptFetchConsumer(fk.Consumer):
+    def _new_consumer_thread(self) -> fk.AIOKafkaConsumerThread:
+        return _PromptFetchThread(self, loop=self.loop, beacon=self.beacon)
 
 
 def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health) -> faust.App:
@@ -73,7 +97,13 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
         broker_session_timeout=10,
         broker_heartbeat_interval=1,
         stream_wait_empty=False,
+        # Outputs and changelog writes are many small records: without a
+        # linger aiokafka sends a produce request (a socket write) per record,
+        # which cost more than the stream core itself (py-spy, rpm bench streams).
+        producer_linger=s.producer_linger_s,
+        producer_max_batch_size=1024 * 1024,
     )
+    app.transport.Consumer = _PromptFetchConsumer  # type: ignore[misc]  # faust's documented override point
     cfg = s.core()
     ticks_name = names[topics.STREAM_TICKS]
     source = app.topic(names[topics.READINGS], ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]
@@ -81,11 +111,13 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     features = app.topic(names[topics.FEATURES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     scores = app.topic(names[topics.SCORES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     cands = app.topic(names[topics.ALERT_CANDIDATES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
-    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes, value_type=bytes,
-                                 partitions=s.partitions))
+    raw: faust.Schema = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    # app.Table is typed as the abstract TableT; it returns a faust.Table.
+    store = StateStore(app.Table(topics.STREAM_TABLES[0], default=None, schema=raw, key_type=bytes,  # type: ignore[arg-type]
+                                 value_type=bytes, partitions=s.partitions))
     m = Metrics(registry)
-    last_tick: dict[int, int] = {}  # partition -> newest tick time seen (in replay order)
+    inputs: dict[int, PartitionInput] = {}  # readings partition -> how far it was processed
+    readings_name = names[topics.READINGS]
 
     async def publish(pid: str, out: Outputs, live: Live) -> None:
         key = pid.encode()
@@ -102,7 +134,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             await cands.send(key=key, value=c.model_dump_json().encode())
             m.candidates.labels(c.rule, c.status.value).inc()
 
-    async def on_batch(partition: int, value: bytes) -> None:
+    async def on_batch(partition: int, offset: int, value: bytes) -> None:
         try:
             batch = decode(value)
         except ValueError:
@@ -111,13 +143,10 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             return
         pid = batch.patient_id
         live, hist = store.get(pid)
-        # Quietness is judged by when this worker got the data, not when the
-        # bridge did: a worker replaying a backlog after a restart must not
-        # close the windows it is still filling.
-        seen_ms = max(last_tick.get(partition, 0), int(time.time() * 1000))
-        out = engine.process(live, hist, batch, partition, cfg, seen_ms)
+        inputs.setdefault(partition, PartitionInput()).processed(offset, batch.received_ms)
+        out = engine.process(live, hist, batch, partition, cfg)
         await publish(pid, out, live)
-        m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty))
+        store.mark(pid, partition, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty)
         m.batches.inc()
         m.readings.inc(out.accepted)
         m.duplicate_batches.inc(out.duplicate_batch)
@@ -129,26 +158,53 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             m.bad.inc()
             return
         m.ticks.inc()
-        last_tick[partition] = max(last_tick.get(partition, 0), now_ms)
+        # Lag-aware: act on how far this partition's readings were processed, not on the raw wall time.
+        p_in = inputs.setdefault(partition, PartitionInput())
+        try:
+            highwater: int | None = app.consumer.highwater(TP(readings_name, partition))
+        except (KeyError, AttributeError, AssertionError):
+            highwater = None
+        wall_ms = input_watermark_ms(now_ms, highwater, p_in)
+        m.lag_ms.set(now_ms - wall_ms)
         for pid in list(store.patients(partition)):
             live, hist = store.get(pid)
-            out = engine.tick(pid, live, hist, now_ms, cfg)
+            out = engine.tick(pid, live, hist, wall_ms, cfg)
             refresh = s.state_refresh_s > 0 and store.stale(pid, s.state_refresh_s)
             await publish(pid, out, live)
-            m.state_bytes.inc(store.put(pid, live, hist, live_dirty=out.live_dirty or refresh,
-                                        hist_dirty=out.hist_dirty or refresh))
+            store.mark(pid, partition, live_dirty=out.live_dirty or refresh, hist_dirty=out.hist_dirty or refresh)
+
+    # Input records processed since the last state flush: acknowledged (so
+    # committable) only once the changelog holds the state that counts them.
+    held: list[faust.EventT] = []
+    flushed_at = [time.monotonic()]
+
+    def flush() -> None:
+        m.state_bytes.inc(store.flush())
+        for ev in held:
+            ev.ack()
+        held.clear()
+        flushed_at[0] = time.monotonic()
 
     @app.agent(source)
     async def work(stream: faust.StreamT) -> None:
-        async for event in stream.events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]  # Stream has noack, StreamT lacks it
             hc.beat()
             msg = event.message
             started = time.perf_counter()
             if msg.topic == ticks_name:
                 await on_tick(msg.partition, msg.value)
             else:
-                await on_batch(msg.partition, msg.value)
+                await on_batch(msg.partition, msg.offset, msg.value)
+            held.append(event)
+            if time.monotonic() - flushed_at[0] >= s.state_flush_s:
+                flush()
             m.seconds.observe(time.perf_counter() - started)
+
+    @app.timer(interval=max(0.05, s.state_flush_s))
+    async def flush_quiet() -> None:
+        # A quiet stream still gets its last records' state written and acknowledged.
+        if held and time.monotonic() - flushed_at[0] >= s.state_flush_s:
+            flush()
 
     @app.timer(interval=s.wall_close_s)
     async def send_ticks() -> None:
@@ -176,6 +232,12 @@ def run(s: StreamSettings) -> int:
     stop = threading.Event()
     heartbeat.start(s.database_url.get_secret_value(), "streams", s.worker_instance, hc.snapshot, stop)
     app = create_app(s, registry, hc)
+    # Patient states are long-lived objects: a full collection walking all of
+    # them every few thousand allocations showed up as a top cost (py-spy,
+    # attributed to whatever allocated). Freeze what exists and collect
+    # the young generation less often.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     worker = faust.Worker(app, loglevel=s.log_level.lower().replace("warning", "warn"), quiet=True,
                           redirect_stdouts=False)
     # Agents and timers start only after table recovery: liveness follows the event loop instead.

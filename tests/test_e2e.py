@@ -71,6 +71,7 @@ def test_readings_and_alert_flow_end_to_end(
         "RPM_TOPIC_PREFIX": topic_prefix,
         "RPM_PARTITIONS": "4",
         "RPM_HTTP_PORT": str(port),
+        "RPM_CONSOLE_OPS_ENDPOINTS": "true",  # stage health and metrics on the console port too
         "RPM_DATA_DIR": str(tmp_path / "streams"),
         "RPM_BRIDGE_INSTANCE": f"b{topic_prefix.strip('.')}",
     }

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from wire.units import ReadingType
 
@@ -176,6 +176,15 @@ class CandidateStatus(StrEnum):
     CLEAR = "clear"
 
 
+class CandidateQuality(_Frozen):
+    """How far the evaluation behind a candidate can be trusted (signal quality, artifact rejection)."""
+
+    samples: int | None = Field(default=None, ge=0, description="samples the evaluation used")
+    rejected: int | None = Field(default=None, ge=0, description="samples flagged or rejected as artifact")
+    artifact: bool = Field(default=False, description="the stream worker judged the evaluation an artifact")
+    device_kind: DeviceKind | None = Field(default=None, description="for device-level technical conditions")
+
+
 class AlertCandidate(_Frozen):
     """A condition the stream workers evaluated; the alert service decides what to raise.
 
@@ -202,7 +211,23 @@ class AlertCandidate(_Frozen):
     window_end: AwareDatetime
     detected_at: AwareDatetime
     message: str
-    evidence: dict[str, float | int | str] = Field(default_factory=dict)
+    quality: CandidateQuality = Field(default_factory=lambda: CandidateQuality(),
+                                      description="what the alert service decides artifacts and sources on")
+    evidence: dict[str, float | int | str] = Field(
+        default_factory=dict, description="descriptive context for people (e.g. glucose predictions); never decided on")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _quality_from_old_evidence(cls, data: object) -> object:
+        # Candidates written before ``quality`` existed carried these keys in ``evidence``.
+        if isinstance(data, dict) and "quality" not in data and isinstance(data.get("evidence"), dict):
+            ev = data["evidence"]
+            old = {k: ev[k] for k in ("samples", "device_kind", "artifact") if k in ev}
+            if "flagged_samples" in ev or "rejected" in ev:
+                old["rejected"] = ev.get("flagged_samples", ev.get("rejected"))
+            if old:
+                data = {**data, "quality": old}
+        return data
 
     @staticmethod
     def make_id(patient_id: str, rule: str, window_start: datetime) -> str:

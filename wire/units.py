@@ -8,9 +8,9 @@ a value outside them is a device or transmission fault and is rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable
 
 # 1 mmol/L glucose = 18.0182 mg/dL (molar mass of glucose 180.182 g/mol / 10).
 MG_DL_PER_MMOL_L = 18.0182

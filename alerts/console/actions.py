@@ -1,20 +1,12 @@
-"""The console's narrow interface to the alarm lifecycle: acknowledge, pause, escalate.
+"""The console's narrow interface to the alarm lifecycle: acknowledge and pause.
 
-Each function runs in the caller's transaction, records the step in
-``alert_events`` (who, when) and moves ``alerts.state``. States and event
-details follow the lifecycle of issue 7 (alerts.alarm_model: active,
-escalated, acknowledged, paused, resolved; escalated events carry ``level``
-and ``target``).
-
-Acknowledge and pause go through the alarm lifecycle (``alerts.processing``:
-state machine, re-announce and escalation timers, notifications);
-``escalate`` is what the lifecycle's timer does on its own and is kept for
-the console's tests of the charge nurse's view.
+Both go through the one write path of alarm state, ``alerts.processing``
+(state machine, escalation timers, notifications), in the caller's
+transaction; escalation is the lifecycle's own timer (alerts.timers).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -28,9 +20,6 @@ from alerts.notification_plan import ChannelsEnabled
 # Without the service's configuration (e.g. in a bare console), actions notify no external channel.
 _NO_CHANNELS = ChannelsEnabled(webhook=False, sms=False)
 
-# Only a sounding alarm can be escalated.
-_PAUSABLE = frozenset({"active", "escalated"})
-
 
 class AlertNotFound(LookupError):
     pass
@@ -43,21 +32,6 @@ class Refused(ValueError):
         super().__init__(state)
         self.state = state
         self.by = by
-
-
-def _lock(conn: psycopg.Connection, alert_id: str) -> str:
-    row = conn.execute("SELECT state FROM alerts WHERE id = %s FOR UPDATE", (alert_id,)).fetchone()
-    if row is None:
-        raise AlertNotFound(alert_id)
-    return str(row[0])
-
-
-def _event(conn: psycopg.Connection, alert_id: str, event: str, actor: str, at: datetime,
-           detail: dict[str, object]) -> None:
-    conn.execute(
-        "INSERT INTO alert_events (alert_id, event, actor, at, detail) VALUES (%s, %s, %s, %s, %s)",
-        (alert_id, event, actor, at, json.dumps(detail, default=str)),
-    )
 
 
 def _last_ack(conn: psycopg.Connection, alert_id: str) -> str | None:
@@ -99,15 +73,3 @@ def _through_lifecycle(conn: psycopg.Connection, alert_id: str, act: Callable[[]
     if on_outcome is not None:
         on_outcome(out)
     return str(out.alarm.state.value if hasattr(out.alarm.state, "value") else out.alarm.state)
-
-
-def escalate(conn: psycopg.Connection, alert_id: str, at: datetime, level: int, target: str,
-             actor: str = "system", reason: str = "not acknowledged in time") -> str:
-    """Escalate a still-unacknowledged alarm to ``target`` (e.g. the charge nurse)."""
-    state = _lock(conn, alert_id)
-    if state not in _PAUSABLE:
-        raise Refused(state, _last_ack(conn, alert_id))
-    conn.execute("UPDATE alerts SET state = 'escalated' WHERE id = %s", (alert_id,))
-    _event(conn, alert_id, "escalated", actor, at,
-           {"from": state, "to": "escalated", "level": level, "target": target, "reason": reason})
-    return "escalated"

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from alerts.console.models import AlarmOut
+from alerts.console.config_models import AlarmEventOut
+from alerts.console.models import AlarmOut, AlertEventOut, AlertHistoryOut
 from alerts.console.users import Scope
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -26,7 +27,8 @@ SELECT a.id, a.patient_id, p.ward_id, p.bed, p.display_name, a.rule, a.parameter
        ack.actor, ack.at,
        coalesce((to_jsonb(a) ->> 'paused_until')::timestamptz, (pz.detail ->> 'until')::timestamptz),
        coalesce((to_jsonb(a) ->> 'escalation_level')::int, (esc.detail ->> 'level')::int, 0),
-       esc.detail ->> 'target'
+       esc.detail ->> 'target', a.last_value, a.condition_present,
+       (SELECT u.display_name FROM users u WHERE u.id = ack.actor)
 FROM alerts a
 JOIN patients p ON p.id = a.patient_id
 LEFT JOIN LATERAL (SELECT actor, at FROM alert_events e WHERE e.alert_id = a.id AND e.event = 'acknowledged'
@@ -41,7 +43,7 @@ LEFT JOIN LATERAL (SELECT detail FROM alert_events e WHERE e.alert_id = a.id AND
 def _row(r: tuple[object, ...]) -> AlarmOut:
     keys = ("id", "patient_id", "ward_id", "bed", "display_name", "rule", "parameter", "priority", "state",
             "value", "threshold", "message", "window_start", "raised_at", "acknowledged_by", "acknowledged_at", "paused_until",
-            "escalation_level", "escalated_to")
+            "escalation_level", "escalated_to", "current_value", "condition_present", "acknowledged_by_name")
     return AlarmOut.model_validate(dict(zip(keys, r)))
 
 
@@ -68,6 +70,36 @@ def open_alarms(
 def one(conn: psycopg.Connection, alert_id: str) -> AlarmOut | None:
     row = conn.execute(_SELECT + " WHERE a.id = %s", (alert_id,)).fetchone()
     return _row(row) if row else None
+
+
+def events(conn: psycopg.Connection, alert_id: str) -> list[AlarmEventOut]:
+    """Every recorded step of one alarm, oldest first: transitions, escalations, deliveries."""
+    rows = conn.execute(
+        "SELECT event, actor, at, detail FROM alert_events WHERE alert_id = %s ORDER BY at, id", (alert_id,)
+    ).fetchall()
+    return [AlarmEventOut(event=r[0], actor=r[1], at=r[2], detail=r[3] or {}) for r in rows]
+
+
+def history(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime,
+            limit: int = 500) -> list[AlertHistoryOut]:
+    """A patient's alarms raised in [start, end), newest first, each with who did what and when."""
+    rows = conn.execute(
+        "SELECT a.id, a.rule, a.parameter, a.priority, a.state, a.value, a.threshold, a.message, a.window_start,"
+        " a.raised_at FROM alerts a WHERE a.patient_id = %s AND a.raised_at >= %s AND a.raised_at < %s"
+        " ORDER BY a.raised_at DESC, a.id LIMIT %s",
+        (patient_id, start, end, limit),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    steps: dict[str, list[AlertEventOut]] = {i: [] for i in ids}
+    if ids:
+        for alert_id, event, actor, at, name in conn.execute(
+            "SELECT e.alert_id, e.event, e.actor, e.at, u.display_name FROM alert_events e"
+            " LEFT JOIN users u ON u.id = e.actor WHERE e.alert_id = ANY(%s) ORDER BY e.at, e.id", (ids,)
+        ):
+            steps[alert_id].append(AlertEventOut(event=event, actor=actor, at=at, actor_name=name))
+    keys = ("id", "rule", "parameter", "priority", "state", "value", "threshold", "message", "window_start",
+            "raised_at")
+    return [AlertHistoryOut.model_validate({**dict(zip(keys, r)), "events": steps[r[0]]}) for r in rows]
 
 
 def recent(conn: psycopg.Connection, scope: Scope, limit: int) -> list[AlarmOut]:

@@ -10,6 +10,7 @@ import psycopg
 from alerts.console import passwords, users
 from alerts.console.users import Grant, UserError
 from runtime.settings import DbConn, RpmSettings, load
+from wire import identifiers
 
 ACTOR = "cli"
 
@@ -101,9 +102,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add = p.add_parser("add", help="add a user (password generated and printed once unless --password-stdin)")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=users.ROLES)
-    add.add_argument("--ward", action="append", help="limit the role to this ward (repeatable; default every ward)")
+    add.add_argument("--ward", action="append", type=identifiers.arg("ward"),
+                     help="limit the role to this ward (repeatable; default every ward)")
     add.add_argument("--name", help="display name (default: the user name)")
-    add.add_argument("--patient", help="the patient's own id, for --role patient")
+    add.add_argument("--patient", type=identifiers.arg("patient"), help="the patient's own id, for --role patient")
     add.add_argument("--locale", choices=("vi", "en"), default="vi")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=cmd_add)
@@ -118,7 +120,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     g = p.add_parser("grant", help="grant one more role")
     g.add_argument("username")
     g.add_argument("--role", required=True, choices=users.ROLES)
-    g.add_argument("--ward")
+    g.add_argument("--ward", type=identifiers.arg("ward"))
     g.set_defaults(func=cmd_grant)
     p.add_parser("list", help="every user with roles").set_defaults(func=cmd_list)
 

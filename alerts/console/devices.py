@@ -61,6 +61,24 @@ def latest_readings(conn: psycopg.Connection, patient_id: str, now: datetime) ->
     return [(str(t), float(v), str(u), at) for t, v, u, at in rows]
 
 
+def latest_with_previous(
+    conn: psycopg.Connection, patient_id: str, now: datetime,
+) -> list[tuple[str, float, str, datetime, float | None, datetime | None]]:
+    """Like latest_readings, with the valid reading before the newest one (value, time) for "change since"."""
+    rows = conn.execute(
+        "SELECT t.type, v.value, v.unit, v.measured_at, pv.value, pv.measured_at"
+        " FROM unnest(%(types)s::text[]) WITH ORDINALITY AS t(type, i)"
+        " JOIN LATERAL (SELECT r.value, r.unit, r.measured_at FROM readings r WHERE r.patient_id = %(p)s"
+        "   AND r.type = t.type AND r.flags = '{}' AND r.measured_at > %(since)s AND r.measured_at <= %(now)s"
+        "   ORDER BY r.measured_at DESC LIMIT 1) v ON true"
+        " LEFT JOIN LATERAL (SELECT r.value, r.measured_at FROM readings r WHERE r.patient_id = %(p)s"
+        "   AND r.type = t.type AND r.flags = '{}' AND r.measured_at > %(since)s AND r.measured_at < v.measured_at"
+        "   ORDER BY r.measured_at DESC LIMIT 1) pv ON true ORDER BY t.i",
+        {"p": patient_id, "types": [t.value for t in OVERVIEW_TYPES], "since": now - LOOKBACK, "now": now},
+    ).fetchall()
+    return [(str(t), float(v), str(u), at, None if pv is None else float(pv), pat) for t, v, u, at, pv, pat in rows]
+
+
 def has_glucose(conn: psycopg.Connection, patient_id: str, now: datetime) -> bool:
     return conn.execute(
         "SELECT 1 FROM readings WHERE patient_id = %s AND type = 'glucose' AND measured_at > %s LIMIT 1",

@@ -8,7 +8,7 @@ receive the whole catalog of the user's language. Vietnamese is the default.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 LOCALES = ("vi", "en")
@@ -17,7 +17,7 @@ DEFAULT = "vi"
 INTL = {"vi": "vi-VN", "en": "en-GB"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(locale: str) -> dict[str, str]:
     if locale not in LOCALES:
         locale = DEFAULT
@@ -37,12 +37,17 @@ def t(locale: str, key: str, **params: object) -> str:
     return text.format_map(_Keep(params)) if params else text
 
 
-def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
-    """Locale before sign-in: the language cookie, else the browser's first known language, else Vietnamese."""
+def asked(accept_language: str | None, cookie: str | None = None) -> str | None:
+    """The language the user chose on the sign-in page (cookie) or the browser asked for; None if neither."""
     if cookie in LOCALES:
         return str(cookie)
     for part in (accept_language or "").split(","):
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in LOCALES:
             return tag
-    return DEFAULT
+    return None
+
+
+def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
+    """Locale before sign-in: the language cookie, else the browser's first known language, else Vietnamese."""
+    return asked(accept_language, cookie) or DEFAULT

@@ -13,7 +13,6 @@ Opening a stream on a ward is audited once (not every snapshot).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -83,11 +82,7 @@ async def alert_stream(
                 else:
                     yield b": keepalive\n\n"
                 continue
-            try:
-                alert_id = str(json.loads(msg)["id"])
-            except (ValueError, KeyError, TypeError):
-                continue
-            alarm = await asyncio.to_thread(_alarm, ctx, alert_id)
+            alarm = await asyncio.to_thread(_alarm, ctx, msg)  # the broadcaster carries alarm ids
             if alarm is None or not scope.allows(alarm.ward_id):
                 continue
             if ward_id is not None and alarm.ward_id != ward_id:

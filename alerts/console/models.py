@@ -71,6 +71,19 @@ class News2Out(_Out):
     red_flag: bool
     complete: bool
     scored_at: IsoTime
+    spo2_scale: int = Field(default=1, description="NEWS2 SpO2 scale used (2: hypercapnic respiratory failure)")
+
+
+class EffectiveLimitOut(_Out):
+    rule: str
+    parameter: str
+    direction: Literal["above", "below"] = Field(description="the alarm is for values beyond `value` this way")
+    value: float = Field(description="last normal value (the stream workers' default or the patient's own)")
+    default: float
+    source: Literal["default", "patient"]
+    reason: str | None = None
+    set_by: str | None = None
+    expires_at: IsoTime | None = None
 
 
 class AlarmOut(_Out):
@@ -93,6 +106,9 @@ class AlarmOut(_Out):
     paused_until: IsoTime | None = None
     escalation_level: int = 0
     escalated_to: str | None = None
+    acknowledged_by_name: str | None = Field(default=None, description="display name of acknowledged_by")
+    current_value: float | None = Field(default=None, description="the latest value of the condition (value = at raise)")
+    condition_present: bool = True
 
 
 class BedOut(_Out):
@@ -103,6 +119,10 @@ class BedOut(_Out):
     news2: News2Out | None
     signal: Literal["live", "stale", "offline"]
     last_seen: IsoTime | None
+    spo2_scale: int = 1
+    limits: list[EffectiveLimitOut] = Field(default_factory=list, description="alarm limits that apply now")
+    sparklines: dict[str, list[float | None]] = Field(
+        default_factory=dict, description="per vital, the last 60 one-minute means (oldest first; null = no data)")
 
 
 class WardOut(_Out):
@@ -133,6 +153,7 @@ class PatientOut(_Out):
     spo2_scale: int
     devices: list[DeviceOut]
     has_glucose: bool
+    limits: list[EffectiveLimitOut] = Field(default_factory=list, description="alarm limits that apply now")
 
 
 class DeviceOut(_Out):
@@ -175,10 +196,24 @@ class News2PointOut(_Out):
     subscores: dict[str, int | None]
 
 
+class WaveformPointOut(_Out):
+    at: IsoTime
+    hr_bpm: float | None = Field(description="null when the snippet's quality allowed no rate")
+    reason: str
+    quality: float = Field(description="share of the snippet's analysis windows that were usable (0-1)")
+
+
+class WaveformStripOut(_Out):
+    device_id: str
+    waveform: str = Field(description="ppg or ecg")
+    points: list[WaveformPointOut]
+
+
 class AlertEventOut(_Out):
     event: str
     actor: str
     at: IsoTime
+    actor_name: str | None = Field(default=None, description="display name of a console user actor")
 
 
 class AlertHistoryOut(_Out):
@@ -237,6 +272,10 @@ class HomeReadingOut(_Out):
     value: float
     unit: str
     measured_at: IsoTime
+    previous_value: float | None = Field(default=None, description="the valid reading before this one")
+    previous_at: IsoTime | None = None
+    trend: Literal["up", "down", "flat"] | None = Field(
+        default=None, description="direction since the previous reading (flat: within the vital's usual noise)")
 
 
 class HomeAlertOut(_Out):

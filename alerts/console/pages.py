@@ -15,12 +15,24 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from alerts.console import access, i18n, ward_data
-from alerts.console.auth import COOKIE, check_csrf, check_origin, current_user_form, resolve, token_of
-from alerts.console.context import console
+from alerts.console import access, i18n, users, ward_data
+from alerts.console.auth import (
+    COOKIE,
+    check_csrf,
+    check_origin,
+    current_user_form,
+    resolve,
+    token_of,
+)
+from alerts.console.context import Console, console
 from alerts.console.errors import ApiError, request_locale
+from alerts.console.favicon import ico as favicon_ico
 from alerts.console.login import set_cookie, sign_in, sign_out
 from alerts.console.users import CLINICAL, Principal
+from wire.rules import CATALOG, RuleKind
+
+# Probe off, lead off, low battery, offline: shown apart from clinical alarms (IEC 60601-1-8 technical alarms).
+TECHNICAL_RULES = " ".join(sorted(r.value for r, spec in CATALOG.items() if spec.kind is RuleKind.TECHNICAL))
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(loader=PackageLoader("alerts.console", "templates"), autoescape=select_autoescape(["html"]))
@@ -55,7 +67,8 @@ def render(request: Request, template: str, page: str, status: int = 200, **ctx:
     html = _env.get_template(template).render(
         t=lambda key, **p: i18n.t(locale, key, **p), locale=locale, other_locale="en" if locale == "vi" else "vi",
         catalog_json=catalog, user=user, csrf=user.csrf_token if user else "", page=page, nav=_nav(user, page),
-        tz=settings.console_timezone, roles=" ".join(sorted(user.roles)) if user else "", **ctx,
+        tz=settings.console_timezone, roles=" ".join(sorted(user.roles)) if user else "",
+        technical_rules=TECHNICAL_RULES, **ctx,
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -108,10 +121,28 @@ def login_form(request: Request, username: str = Form(""), password: str = Form(
                       error=i18n.t(locale, e.key, **e.params))
         resp.headers.update(e.headers)
         return resp
+    _keep_sign_in_language(ctx, request, signed.principal)
     target = _safe_next(next)
     response = RedirectResponse(home_of(signed.principal) if target == "/" else target, status_code=303)
     set_cookie(response, ctx, signed)
     return response
+
+
+def _keep_sign_in_language(ctx: Console, request: Request, user: Principal) -> None:
+    """After sign-in the console speaks the language the sign-in page spoke, unless the account chose one.
+
+    A language picked on the sign-in page (cookie) is a choice: the account
+    keeps it. The browser's language replaces only an account default that its
+    user never chose; a chosen one follows the user to every device.
+    """
+    cookie = request.cookies.get("rpm_lang")
+    with ctx.connect() as conn:
+        if cookie in i18n.LOCALES:
+            users.set_locale(conn, user.user_id, str(cookie), chosen=True)
+            return
+        browser = i18n.asked(request.headers.get("accept-language"))
+        if browser is not None and browser != user.locale and not users.locale_chosen(conn, user.user_id):
+            users.set_locale(conn, user.user_id, browser, chosen=False)
 
 
 @router.post("/logout")
@@ -121,6 +152,11 @@ def logout_form(request: Request, csrf_token: str = Form(""), user: Principal = 
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(favicon_ico(), media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/")

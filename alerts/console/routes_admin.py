@@ -28,11 +28,17 @@ from alerts.console.context import console
 from alerts.console.errors import ApiError
 from alerts.console.users import Grant, Principal, UserError
 from storage import audit, registry
+from wire.identifiers import ID_PATTERN
 from wire.messages import DeviceKind
 
 router = APIRouter(prefix="/api/admin", tags=["administration"])
 _ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 422: {}}
-IdPath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+# One Path per parameter: FastAPI binds a shared Path object to the first parameter's name (user_id),
+# which made every ward/patient/device route answer 422 "user_id missing".
+UserIdPath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+WardIdPath = Path(min_length=1, max_length=64, pattern=ID_PATTERN)
+PatientIdPath = Path(min_length=1, max_length=64, pattern=ID_PATTERN)
+DeviceIdPath = Path(min_length=1, max_length=64, pattern=ID_PATTERN)
 
 
 def _user_out(u: users.UserRow) -> UserOut:
@@ -60,7 +66,7 @@ def create_user(body: UserCreate, request: Request, user: Principal = Depends(ad
 
 
 @router.post("/users/{user_id}/roles", response_model=UserOut, responses=_ERRORS)
-def grant(body: GrantBody, request: Request, user_id: str = IdPath, user: Principal = Depends(admin)) -> UserOut:
+def grant(body: GrantBody, request: Request, user_id: str = UserIdPath, user: Principal = Depends(admin)) -> UserOut:
     with console(request).connect() as conn:
         try:
             users.grant(conn, user.user_id, user_id, Grant(body.role, body.ward_id or None))
@@ -70,7 +76,7 @@ def grant(body: GrantBody, request: Request, user_id: str = IdPath, user: Princi
 
 
 @router.post("/users/{user_id}/disable", response_model=UserOut, responses=_ERRORS)
-def disable(request: Request, user_id: str = IdPath, enable: bool = Query(False),
+def disable(request: Request, user_id: str = UserIdPath, enable: bool = Query(False),
             user: Principal = Depends(admin)) -> UserOut:
     """Disable (or with ``enable=true`` re-enable) a user; disabling ends their sessions at once."""
     if user_id == user.user_id and not enable:
@@ -84,7 +90,7 @@ def disable(request: Request, user_id: str = IdPath, enable: bool = Query(False)
 
 
 @router.put("/wards/{ward_id}", status_code=204, responses=_ERRORS)
-def put_ward(body: WardBody, request: Request, ward_id: str = IdPath, user: Principal = Depends(admin)) -> None:
+def put_ward(body: WardBody, request: Request, ward_id: str = WardIdPath, user: Principal = Depends(admin)) -> None:
     with console(request).connect() as conn, conn.transaction():
         registry.add_ward(conn, ward_id, body.name)
         audit.append(conn, user.user_id, "admin.ward", f"ward:{ward_id}", {"name": body.name})
@@ -99,7 +105,7 @@ def list_patients(request: Request, user: Principal = Depends(admin)) -> list[Pa
 
 
 @router.put("/patients/{patient_id}", status_code=204, responses=_ERRORS)
-def put_patient(body: PatientBody, request: Request, patient_id: str = IdPath,
+def put_patient(body: PatientBody, request: Request, patient_id: str = PatientIdPath,
                 user: Principal = Depends(admin)) -> None:
     """Add or update a patient: name, ward and bed (the assignment to a bed), NEWS2 SpO2 scale."""
     with console(request).connect() as conn, conn.transaction():
@@ -113,20 +119,23 @@ def put_patient(body: PatientBody, request: Request, patient_id: str = IdPath,
 
 @router.get("/devices", response_model=list[DeviceRow], responses=_ERRORS)
 def list_devices(request: Request, user: Principal = Depends(admin)) -> list[DeviceRow]:
-    with console(request).connect() as conn:
-        return [DeviceRow(device_id=r.device_id, kind=r.kind, patient_id=r.patient_id, ward_id=r.ward_id, bed=r.bed,
-                          since=r.started_at) for r in registry.list_devices(conn)]
+    with console(request).connect() as conn, conn.transaction():
+        rows = registry.list_devices(conn)
+        # Device assignments name patients: the read is audited like the patient list.
+        audit.append(conn, user.user_id, "admin.devices.list", None, {"count": len(rows)})
+    return [DeviceRow(device_id=r.device_id, kind=r.kind, patient_id=r.patient_id, ward_id=r.ward_id, bed=r.bed,
+                      since=r.started_at) for r in rows]
 
 
 @router.put("/devices/{device_id}", status_code=204, responses=_ERRORS)
-def put_device(body: DeviceBody, request: Request, device_id: str = IdPath, user: Principal = Depends(admin)) -> None:
+def put_device(body: DeviceBody, request: Request, device_id: str = DeviceIdPath, user: Principal = Depends(admin)) -> None:
     with console(request).connect() as conn, conn.transaction():
         registry.add_device(conn, device_id, DeviceKind(body.kind))
         audit.append(conn, user.user_id, "admin.device", f"device:{device_id}", {"kind": body.kind.value})
 
 
 @router.post("/devices/{device_id}/assign", status_code=204, responses=_ERRORS)
-def assign(body: AssignBody, request: Request, device_id: str = IdPath, user: Principal = Depends(admin)) -> None:
+def assign(body: AssignBody, request: Request, device_id: str = DeviceIdPath, user: Principal = Depends(admin)) -> None:
     """Assign a device to a patient from now on (ending its previous assignment)."""
     with console(request).connect() as conn:
         try:
@@ -138,7 +147,7 @@ def assign(body: AssignBody, request: Request, device_id: str = IdPath, user: Pr
 
 
 @router.post("/devices/{device_id}/unassign", status_code=204, responses=_ERRORS)
-def unassign(request: Request, device_id: str = IdPath, user: Principal = Depends(admin)) -> None:
+def unassign(request: Request, device_id: str = DeviceIdPath, user: Principal = Depends(admin)) -> None:
     with console(request).connect() as conn, conn.transaction():
         if not registry.unassign(conn, device_id, datetime.now(UTC)):
             raise ApiError(404, "error.no_assignment", device=device_id)

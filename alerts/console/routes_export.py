@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -13,6 +15,7 @@ from alerts.console import access, fhir_export
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.errors import ApiError
+from alerts.console.params import PatientId
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import CLINICAL, Principal
 from storage import audit, queries
@@ -25,17 +28,21 @@ FHIR_MAX_OBSERVATIONS = 5000
 _COARSER = {Resolution.RAW: Resolution.MINUTE, Resolution.MINUTE: Resolution.HOUR}
 
 
-def _trends(conn: object, patient_id: str, start: datetime, stop: datetime,
+def _trends(conn: object, patient_id: PatientId, start: datetime, stop: datetime,
             resolution: Resolution | None = None) -> list[Trend]:
     return [queries.vital_trend(conn, patient_id, t, start, stop, resolution) for t in CHARTED]  # type: ignore[arg-type]
 
 
-def _filename(patient_id: str, start: datetime, ext: str) -> str:
-    return f"{patient_id}-{start:%Y%m%dT%H%M}Z.{ext}"
+def _disposition(patient_id: PatientId, start: datetime, ext: str) -> str:
+    """``Content-Disposition`` for a download (RFC 6266): an ASCII-only ``filename`` with anything unsafe
+    replaced, and the exact name percent-encoded in ``filename*`` (RFC 8187), so no id can break the header."""
+    name = f"{patient_id}-{start:%Y%m%dT%H%M}Z.{ext}"
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.get("/{patient_id}/export.csv", responses={**_ERRORS, 200: {"content": {"text/csv": {}}}})
-def export_csv(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = Query(None),
+def export_csv(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = Query(None),
                user: Principal = Depends(current_user)) -> Response:
     """The shown period as CSV: one row per chart point (raw reading or bucket), canonical units."""
     start, stop = period(range, end)
@@ -55,11 +62,11 @@ def export_csv(patient_id: str, request: Request, range: RangeName = "24h", end:
                         "" if p.value is None else f"{p.value:.4g}", "" if p.min is None else f"{p.min:.4g}",
                         "" if p.max is None else f"{p.max:.4g}", p.n, tr.unit])
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(ref.id, start, "csv")}"'})
+        "Content-Disposition": _disposition(ref.id, start, "csv")})
 
 
 @router.get("/{patient_id}/export.fhir.json", responses={**_ERRORS, 200: {"content": {"application/fhir+json": {}}}})
-def export_fhir(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = Query(None),
+def export_fhir(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = Query(None),
                 user: Principal = Depends(current_user)) -> Response:
     """The shown period as a FHIR R4 Bundle (collection) of vital-signs Observations."""
     start, stop = period(range, end)
@@ -76,4 +83,4 @@ def export_fhir(patient_id: str, request: Request, range: RangeName = "24h", end
                 trends = _trends(conn, ref.id, start, stop, res)
     body = fhir_export.bundle(ref.id, trends, datetime.now(UTC)).model_dump_json(exclude_none=True)
     return Response(body, media_type="application/fhir+json", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(ref.id, start, "fhir.json")}"'})
+        "Content-Disposition": _disposition(ref.id, start, "fhir.json")})

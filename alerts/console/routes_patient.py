@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from alerts.console import access, devices
+from alerts.console import access, alarms, bed_limits, devices
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
     AgpBinOut,
-    AlertEventOut,
     AlertHistoryOut,
     DailyGlucoseOut,
     GlucoseOut,
@@ -27,7 +26,10 @@ from alerts.console.models import (
     TrendOut,
     TrendPointOut,
     TrendsOut,
+    WaveformPointOut,
+    WaveformStripOut,
 )
+from alerts.console.params import PatientId
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import Principal
 from storage import audit, glucose_queries, queries
@@ -55,7 +57,7 @@ def patients(request: Request, home: bool = Query(False, description="only patie
 
 
 @router.get("/{patient_id}", response_model=PatientOut, responses=_ERRORS)
-def patient(patient_id: str, request: Request, user: Principal = Depends(current_user)) -> PatientOut:
+def patient(patient_id: PatientId, request: Request, user: Principal = Depends(current_user)) -> PatientOut:
     now = datetime.now(UTC)
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
@@ -63,13 +65,14 @@ def patient(patient_id: str, request: Request, user: Principal = Depends(current
             audit.append(conn, user.user_id, "patient.view", ref.id, {})
             devs = devices.patient_devices(conn, ref.id, now)
             cgm = devices.has_glucose(conn, ref.id, now)
+            limits = bed_limits.effective(conn, [(ref.id, ref.spo2_scale)], now)[ref.id]
     return PatientOut(id=ref.id, display_name=ref.display_name, ward_id=ref.ward_id, bed=ref.bed,
-                      spo2_scale=ref.spo2_scale, devices=devs, has_glucose=cgm)
+                      spo2_scale=ref.spo2_scale, devices=devs, has_glucose=cgm, limits=limits)
 
 
 @router.get("/{patient_id}/trends", response_model=TrendsOut, responses=_ERRORS)
 def trends(
-    patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+    patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
     types: list[ReadingType] | None = Query(None, description="vitals to chart (default all)"),
     user: Principal = Depends(current_user),
 ) -> TrendsOut:
@@ -91,7 +94,7 @@ def trends(
 
 
 @router.get("/{patient_id}/news2", response_model=list[News2PointOut], responses=_ERRORS)
-def news2(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+def news2(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
           user: Principal = Depends(current_user)) -> list[News2PointOut]:
     start, stop = period(range, end)
     with console(request).connect() as conn:
@@ -104,7 +107,7 @@ def news2(patient_id: str, request: Request, range: RangeName = "24h", end: date
 
 
 @router.get("/{patient_id}/alerts", response_model=list[AlertHistoryOut], responses=_ERRORS)
-def alert_history(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+def alert_history(patient_id: PatientId, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
                   user: Principal = Depends(current_user)) -> list[AlertHistoryOut]:
     """Alarms raised in the period, newest first, each with who did what and when."""
     start, stop = period(range, end)
@@ -112,11 +115,30 @@ def alert_history(patient_id: str, request: Request, range: RangeName = "24h", e
         ref = access.patient(conn, user, patient_id)
         with conn.transaction():
             audit.append(conn, user.user_id, "patient.alerts", ref.id, {"start": start, "end": stop})
-            rows = queries.alert_history(conn, ref.id, start, stop)
-    return [AlertHistoryOut(
-        id=a.id, rule=a.rule, parameter=a.parameter, priority=a.priority, state=a.state, value=a.value,
-        threshold=a.threshold, message=a.message, window_start=a.window_start, raised_at=a.raised_at,
-        events=[AlertEventOut(event=e.event, actor=e.actor, at=e.at) for e in a.events]) for a in rows]
+            return alarms.history(conn, ref.id, start, stop)
+
+
+@router.get("/{patient_id}/waveform", response_model=list[WaveformStripOut], responses=_ERRORS)
+def waveform(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
+             user: Principal = Depends(current_user)) -> list[WaveformStripOut]:
+    """What the stream workers derived from each PPG/ECG snippet of the period: rate, quality, reason.
+
+    Raw samples are not stored yet; this strip is the waveform as storage has it (``waveform_hr``)."""
+    start, stop = period(range, end)
+    with console(request).connect() as conn:
+        ref = access.patient(conn, user, patient_id)
+        with conn.transaction():
+            audit.append(conn, user.user_id, "patient.waveform", ref.id, {"start": start, "end": stop})
+            rows = conn.execute(
+                "SELECT device_id, waveform, at, hr_bpm, reason, good_windows, windows FROM waveform_hr"
+                " WHERE patient_id = %s AND at >= %s AND at < %s ORDER BY device_id, waveform, at LIMIT 20000",
+                (ref.id, start, stop),
+            ).fetchall()
+    strips: dict[tuple[str, str], list[WaveformPointOut]] = {}
+    for dev, kind, at, hr, reason, good, total in rows:
+        strips.setdefault((dev, kind), []).append(
+            WaveformPointOut(at=at, hr_bpm=hr, reason=reason, quality=good / total if total else 0.0))
+    return [WaveformStripOut(device_id=d, waveform=k, points=p) for (d, k), p in strips.items()]
 
 
 def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:
@@ -127,7 +149,7 @@ def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:
 
 
 @router.get("/{patient_id}/glucose", response_model=GlucoseOut, responses=_ERRORS)
-def glucose(patient_id: str, request: Request, days: int = Query(14, ge=1, le=14), end: datetime | None = EndQuery,
+def glucose(patient_id: PatientId, request: Request, days: int = Query(14, ge=1, le=14), end: datetime | None = EndQuery,
             user: Principal = Depends(current_user)) -> GlucoseOut:
     """CGM: ambulatory glucose profile and consensus time-in-range metrics (Battelino 2019)."""
     ctx = console(request)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -10,17 +9,18 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from alerts.engine import Outcome
-from alerts.metrics import AlertMetrics
-from alerts.notification_plan import ChannelsEnabled
-from alerts import store
 from alerts.console import access, actions, alarms, i18n, ward_data
 from alerts.console.auth import current_user, staff
+from alerts.console.config_models import AlarmDetailOut
 from alerts.console.context import Console, console
 from alerts.console.errors import ApiError
 from alerts.console.live import alert_stream
 from alerts.console.models import AckBody, AlarmOut, PauseBody, WardOut, WardRef
+from alerts.console.params import AlertId, WardId
 from alerts.console.users import RESPONDERS, Principal
+from alerts.engine import Outcome
+from alerts.metrics import AlertMetrics
+from alerts.notification_plan import ChannelsEnabled
 from storage import audit
 
 router = APIRouter(prefix="/api", tags=["ward"])
@@ -34,7 +34,7 @@ def wards(request: Request, user: Principal = Depends(staff)) -> list[WardRef]:
 
 
 @router.get("/wards/{ward_id}", response_model=WardOut, responses=_ERRORS)
-def ward(ward_id: str, request: Request, user: Principal = Depends(staff)) -> WardOut:
+def ward(ward_id: WardId, request: Request, user: Principal = Depends(staff)) -> WardOut:
     """Every bed's latest vitals, NEWS2 and signal status, and the open alarms (audited as a ward view)."""
     ctx = console(request)
     now = datetime.now(UTC)
@@ -64,11 +64,30 @@ def stream(request: Request, ward: str | None = Query(None, description="also pu
     a ``ward`` snapshot at once and every few seconds; ``signed_out`` when the session ends."""
     ctx = console(request)
     name = None
-    if ward is not None:
-        with ctx.connect() as conn:
-            name = access.ward(conn, user, ward)
+    with ctx.connect() as conn:
+        if ward is not None:
+            name = access.ward(conn, user, ward)  # the stream audits the ward's patients with its first snapshot
+        else:
+            with conn.transaction():
+                scope = user.scope()
+                audit.append(conn, user.user_id, "alerts.watch", None,
+                             {"wards": None if scope.every_ward else sorted(scope.wards)})
     return StreamingResponse(alert_stream(request, ctx, user, ward, name), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/alerts/{alert_id}", response_model=AlarmDetailOut, responses=_ERRORS)
+def alert_detail(alert_id: AlertId, request: Request, user: Principal = Depends(staff)) -> AlarmDetailOut:
+    """One alarm of the user's wards with every recorded step (audited as a read of the patient)."""
+    with console(request).connect() as conn:
+        ref = access.alert_patient(conn, user, alert_id)
+        with conn.transaction():
+            out = alarms.one(conn, alert_id)
+            steps = alarms.events(conn, alert_id)
+            audit.append(conn, user.user_id, "alert.view", ref.id, {"alert_id": alert_id})
+    if out is None:
+        raise ApiError(404, "error.no_alert")
+    return AlarmDetailOut(**out.model_dump(), events=steps)
 
 
 def _act(ctx: Console, user: Principal, alert_id: str, action: str,
@@ -91,7 +110,7 @@ def _act(ctx: Console, user: Principal, alert_id: str, action: str,
         if metrics is not None:
             for o in outcomes:
                 metrics.observe(o)  # after the commit, as the lifecycle's own paths do
-        _publish(ctx, conn, alert_id)
+        ctx.broadcaster.publish(alert_id)  # every console stream re-reads it, as after the consumer's changes
         out = alarms.one(conn, alert_id)
     assert out is not None
     return out
@@ -102,14 +121,8 @@ def _channels(request: Request) -> ChannelsEnabled:
     return getattr(request.app.state, "alert_channels", ChannelsEnabled(webhook=False, sms=False))
 
 
-def _publish(ctx: Console, conn: psycopg.Connection, alert_id: str) -> None:
-    # The same message the alert consumer pushes, so every console stream re-reads this alarm.
-    for view in store.list_alerts(conn, limit=1, alert_id=alert_id):
-        ctx.broadcaster.publish(json.dumps(view.to_json()))
-
-
 @router.post("/alerts/{alert_id}/ack", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})
-def acknowledge(alert_id: str, request: Request, body: AckBody | None = None,
+def acknowledge(alert_id: AlertId, request: Request, body: AckBody | None = None,
                 user: Principal = Depends(current_user)) -> AlarmOut:
     """Acknowledge an alarm (needs X-CSRF-Token with a cookie session). 409 if it is not sounding."""
     note = body.note if body else ""
@@ -120,7 +133,7 @@ def acknowledge(alert_id: str, request: Request, body: AckBody | None = None,
 
 
 @router.post("/alerts/{alert_id}/pause", response_model=AlarmOut, responses={**_ERRORS, 409: {}, 422: {}})
-def pause(alert_id: str, request: Request, body: PauseBody | None = None,
+def pause(alert_id: AlertId, request: Request, body: PauseBody | None = None,
           user: Principal = Depends(current_user)) -> AlarmOut:
     """Pause the audio of a sounding alarm for ``seconds`` (default 120, at most 600)."""
     seconds = body.seconds if body else 120.0

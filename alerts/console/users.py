@@ -179,10 +179,17 @@ def set_disabled(conn: psycopg.Connection, actor: str, user_id: str, disabled: b
         audit.append(conn, actor, "user.disable" if disabled else "user.enable", f"user:{user_id}", {})
 
 
-def set_locale(conn: psycopg.Connection, user_id: str, locale: str) -> None:
+def set_locale(conn: psycopg.Connection, user_id: str, locale: str, chosen: bool = True) -> None:
+    """``chosen``: the user picked it (it then follows them to every device); else only what the browser asked."""
     if locale not in ("vi", "en"):
         raise UserError("error.bad_locale")
-    conn.execute("UPDATE users SET locale = %s WHERE id = %s", (locale, user_id))
+    conn.execute("UPDATE users SET locale = %s, locale_chosen = (%s OR locale_chosen) WHERE id = %s",
+                 (locale, chosen, user_id))
+
+
+def locale_chosen(conn: psycopg.Connection, user_id: str) -> bool:
+    row = conn.execute("SELECT locale_chosen FROM users WHERE id = %s", (user_id,)).fetchone()
+    return bool(row and row[0])
 
 
 def _grants(conn: psycopg.Connection, user_ids: list[str]) -> dict[str, tuple[Grant, ...]]:

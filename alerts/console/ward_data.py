@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from alerts.console import alarms
+from alerts.console import alarms, bed_limits, sparklines
 from alerts.console.models import AlarmOut, BedOut, News2Out, VitalOut, WardOut
 from alerts.console.settings import ConsoleSettings
 from alerts.console.users import Scope
@@ -42,6 +42,10 @@ def snapshot(conn: psycopg.Connection, ward_id: str, name: str, scope: Scope, no
     rules: dict[str, set[str]] = {}
     for a in queue:
         rules.setdefault(a.patient_id, set()).add(a.rule)
+    scales: dict[str, int] = {str(r[0]): int(r[1]) for r in conn.execute(
+        "SELECT id, spo2_scale FROM patients WHERE ward_id = %s", (ward_id,)).fetchall()}
+    limits = bed_limits.effective(conn, [(b.patient_id, int(scales.get(b.patient_id, 1))) for b in beds], now)
+    sparks = sparklines.ward_sparklines(conn, [b.patient_id for b in beds], now)
     out = []
     for b in beds:
         last = max((v.measured_at for v in b.vitals), default=None)
@@ -50,9 +54,11 @@ def snapshot(conn: psycopg.Connection, ward_id: str, name: str, scope: Scope, no
             bed=b.bed, patient_id=b.patient_id, display_name=b.display_name,
             vitals=[VitalOut(type=v.type, value=v.value, unit=v.unit, measured_at=v.measured_at) for v in b.vitals],
             news2=None if n2 is None else News2Out(total=n2.total, band=n2.band, red_flag=n2.red_flag,
-                                                   complete=n2.complete, scored_at=n2.scored_at),
+                                                   complete=n2.complete, scored_at=n2.scored_at,
+                                                   spo2_scale=n2.spo2_scale),
             signal=_bed_signal(last, rules.get(b.patient_id, set()), now, s),  # type: ignore[arg-type]
-            last_seen=last,
+            last_seen=last, spo2_scale=int(scales.get(b.patient_id, 1)),
+            limits=limits.get(b.patient_id, []), sparklines=sparks.get(b.patient_id, {}),
         ))
     return WardOut(ward_id=ward_id, name=name, server_time=now, beds=out, alarms=queue)
 

@@ -14,11 +14,21 @@ const Chart = (() => {
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function niceTicks(lo, hi, n = 5) {
+  function niceStep(lo, hi, n = 5) {
     const span = hi - lo || 1, step0 = span / n, mag = Math.pow(10, Math.floor(Math.log10(step0)));
-    const step = [1, 2, 2.5, 5, 10].map(f => f * mag).find(x => span / x <= n) || 10 * mag;
-    const out = []; for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(+v.toFixed(10));
+    return [1, 2, 2.5, 5, 10].map(f => f * mag).find(x => span / x <= n) || 10 * mag;
+  }
+  function niceTicks(lo, hi, n = 5) {
+    const step = niceStep(lo, hi, n);
+    const out = []; for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9; v += step) out.push(+v.toFixed(10));
     return out;
+  }
+  // As many time labels as fit without touching (12 px text is about 7 px a character), evenly spread.
+  function timeTicks(start, end, fmtX, width) {
+    const sample = fmtX(start + (end - start) / 2);
+    const labelW = sample.length * 7 + 14;
+    const n = Math.max(1, Math.min(6, Math.floor(width / labelW) - 1));
+    return Array.from({length: n + 1}, (_, i) => start + (end - start) * i / n);
   }
   function frame(opts) {
     const svg = s("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.title || ""});
@@ -29,15 +39,21 @@ const Chart = (() => {
       if (bottom > top) svg.append(s("rect", {class: z.cls, x: M.l, y: top, width: W - M.l - M.r, height: bottom - top}));
     }
     const axis = s("g", {class: "axis"});
+    let prevY = null;
     for (const v of niceTicks(opts.yMin, opts.yMax)) {
+      const label = String(opts.fmtY ? opts.fmtY(v) : v);
+      if (label === prevY) continue;  // finer ticks than the vital's digits: one line per distinct label
+      prevY = label;
       axis.append(s("line", {x1: M.l, x2: W - M.r, y1: y(v), y2: y(v)}));
-      axis.append(s("text", {x: M.l - 4, y: y(v) + 4, "text-anchor": "end"}, opts.fmtY ? opts.fmtY(v) : v));
+      axis.append(s("text", {class: "y", x: M.l - 4, y: y(v) + 4, "text-anchor": "end"}, label));
     }
-    const n = 5;
-    for (let i = 0; i <= n; i++) {
-      const t = opts.start + (opts.end - opts.start) * i / n;
-      axis.append(s("text", {x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : (i === n ? "end" : "middle")}, opts.fmtX(t)));
-    }
+    const all = timeTicks(opts.start, opts.end, opts.fmtX, W - M.l - M.r);
+    // Never the same label twice (a few minutes at minute resolution).
+    const ticks = all.filter((t, i) => i === 0 || opts.fmtX(t) !== opts.fmtX(all[i - 1]));
+    ticks.forEach((t, i) => {
+      axis.append(s("text", {class: "x", x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : (i === ticks.length - 1 ? "end" : "middle")},
+                    opts.fmtX(t)));
+    });
     svg.append(axis);
     return {svg, x, y};
   }
@@ -51,7 +67,14 @@ const Chart = (() => {
     if (!isFinite(lo)) { lo = hint.min ?? 0; hi = hint.max ?? 1; }
     if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
     const p = (hi - lo) * pad;
-    return [lo - p, hi + p];
+    // Out to the enclosing ticks: the top label is never below the highest (or latest) value.
+    const step = niceStep(lo - p, hi + p);
+    return [Math.floor((lo - p) / step + 1e-9) * step, Math.ceil((hi + p) / step - 1e-9) * step];
+  }
+  function firstTime(series) {
+    let first = Infinity;
+    for (const se of series) for (const p of se.points) if (p.v !== null && p.v !== undefined) { first = Math.min(first, p.t); break; }
+    return first;
   }
   // Split where the gap is much longer than the usual spacing: no line across missing data.
   function segments(points) {
@@ -69,6 +92,14 @@ const Chart = (() => {
   function line(container, opts) {
     size(opts);
     const [yMin, yMax] = opts.yRange || domain(opts.series, .08, opts.yHint || {});
+    const first = firstTime(opts.series);
+    // A few minutes of data in a 24 h or 7 d period: the axis starts where the data does (the page says so),
+    // instead of squashing it against the right edge.
+    let start = opts.start;
+    if (opts.fitData && isFinite(first) && first > opts.start + (opts.end - opts.start) * .1) {
+      start = Math.max(opts.start, first - (opts.end - first) * .03);
+    }
+    opts = {...opts, start, fmtX: opts.fmtXFor ? opts.fmtXFor(opts.end - start) : opts.fmtX};
     const f = frame({...opts, yMin, yMax});
     const {svg, x, y} = f;
     let total = 0, last = null;
@@ -89,14 +120,20 @@ const Chart = (() => {
       const withV = se.points.filter(p => p.v !== null && p.v !== undefined);
       if (i === 0 && withV.length) last = withV[withV.length - 1].v;
     });
-    for (const m of opts.markers || []) {
-      if (m.t < opts.start || m.t > opts.end) continue;
-      const g = s("line", {class: `marker ${m.cls || ""}`, x1: x(m.t), x2: x(m.t), y1: M.t, y2: H - M.b});
+    for (const m0 of opts.markers || []) {
+      // A condition that began before the first point shown is marked where it was raised, or not at all:
+      // never against a stretch without data.
+      const m = isFinite(first) && m0.t < first ? {...m0, t: m0.raised ?? m0.t} : m0;
+      if (m.t < opts.start || m.t > opts.end || (isFinite(first) && m.t < first)) continue;
+      const g = s("line", {class: `marker ${m.cls || ""}`, x1: x(m.t), x2: x(m.t), y1: M.t, y2: H - M.b, "data-t": String(m.t)});
       g.append(s("title", {}, m.label || ""));
       svg.append(g);
     }
     if (!total) svg.append(s("text", {class: "empty", x: W / 2, y: H / 2, "text-anchor": "middle"}, opts.emptyText || ""));
     svg.dataset.points = String(total);
+    svg.dataset.xStart = String(opts.start); svg.dataset.xEnd = String(opts.end);
+    svg.dataset.yMin = String(yMin); svg.dataset.yMax = String(yMax);
+    if (isFinite(first)) svg.dataset.first = String(first);
     if (last !== null) svg.dataset.last = String(last);
     container.replaceChildren(...(opts.head ? [opts.head] : []), svg);
     return svg;
@@ -118,5 +155,7 @@ const Chart = (() => {
     svg.dataset.bins = String(pts.length);
     container.replaceChildren(svg);
   }
-  return {line, agp};
+  const dayFmt = new Intl.DateTimeFormat(RPM.intl, {timeZone: RPM.tz, day: "2-digit", month: "2-digit"});
+  const dayLabel = ms => dayFmt.format(new Date(ms));
+  return {line, agp, dayLabel};
 })();

@@ -7,6 +7,9 @@ const RPM = (() => {
   const meta = name => (document.querySelector(`meta[name="${name}"]`) || {}).content || "";
   const tz = meta("rpm-tz") || "Asia/Ho_Chi_Minh";
   const roles = new Set(meta("rpm-roles").split(" ").filter(Boolean));
+  const technicalRules = new Set(meta("rpm-technical-rules").split(" ").filter(Boolean));
+  // IEC 60601-1-8 technical alarms (probe off, lead off, battery, offline): about the equipment, not the patient.
+  const isTechnical = a => technicalRules.has(a.rule);
   const MG_DL_PER_MMOL_L = 18.0182;
 
   function t(key, params) {
@@ -86,5 +89,5 @@ const RPM = (() => {
     await api("/api/me/locale", {method: "PUT", body: {locale: sw.dataset.locale}});
     location.reload();
   });
-  return {t, locale, intl, tz, roles, time, timeSec, dateTime, value, unitOf, number, toDisplay, ago, alarmText, api, ApiError, el, signedOut};
+  return {t, locale, intl, tz, roles, isTechnical, time, timeSec, dateTime, value, unitOf, number, toDisplay, ago, alarmText, api, ApiError, el, signedOut};
 })();

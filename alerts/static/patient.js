@@ -14,16 +14,23 @@
   const errBox = document.getElementById("load-error");
 
   function showError(e) { errBox.hidden = false; errBox.textContent = t("error.load", {message: e.message}); }
-  const fmtX = span => span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString())) : (ms => time(new Date(ms).toISOString()));
+  // Date only beyond 3 days, date and time beyond 36 h, time of day below: short labels that never overlap.
+  const fmtX = span => span > 3 * 86400e3 ? Chart.dayLabel
+    : (span > 36 * 3600e3 ? (ms => dateTime(new Date(ms).toISOString()))
+      : (span > 20 * 60e3 ? (ms => time(new Date(ms).toISOString())) : (ms => RPM.timeSec(new Date(ms).toISOString()))));
   function markersFor(alerts, types) {
     return alerts.filter(a => types.includes(a.parameter) || (types === "news2" && a.rule.startsWith("news2")))
-      .map(a => ({t: new Date(a.window_start).getTime(), cls: a.priority, label: `${alarmText(a)} (${t(`state.${a.state}`)})`}));
+      .map(a => ({t: new Date(a.window_start).getTime(), raised: new Date(a.raised_at).getTime(), cls: a.priority,
+                  label: `${alarmText(a)} (${t(`state.${a.state}`)})`}));
   }
   function drawTrends(data, alerts) {
     const start = new Date(data.start).getTime(), end = new Date(data.end).getTime();
     const byType = Object.fromEntries(data.trends.map(tr => [tr.type, tr]));
     const res = data.trends.length ? data.trends[0].resolution : "raw";
-    document.getElementById("resolution").textContent = t("patient.resolution", {res: t(`res.${res}`)});
+    const first = Math.min(...data.trends.flatMap(tr => tr.points.filter(p => p.value !== null).slice(0, 1).map(p => new Date(p.t).getTime())));
+    const fitted = isFinite(first) && first > start + (end - start) * .1;
+    document.getElementById("resolution").textContent = t("patient.resolution", {res: t(`res.${res}`)}) +
+      (fitted ? " · " + t("patient.range_note", {start: dateTime(new Date(first).toISOString())}) : "");
     const box = document.getElementById("charts");
     box.replaceChildren();
     if (!data.trends.some(tr => tr.points.length)) box.append(el("p", {class: "muted"}, t("patient.no_points")));
@@ -41,15 +48,33 @@
       const head = el("h3", {}, el("span", {}, title), el("span", {class: "muted", "data-latest": c.id}, t("patient.latest", {value: latest}) + " · " + t("patient.points", {n})));
       const holder = el("div", {class: "chart", "data-chart": c.id});
       box.append(holder);
-      Chart.line(holder, {title, head, series, start, end, fmtX: fmtX(end - start), fmtY: v => number(c.id === "bp" ? "bp" : c.id, v),
+      Chart.line(holder, {title, head, series, start, end, fitData: true, fmtXFor: fmtX, fmtY: v => number(c.id === "bp" ? "bp" : c.id, v),
                           markers: markersFor(alerts, c.types), emptyText: t("patient.no_points")});
     }
+  }
+  // Per PPG/ECG device: the rate from each snippet on a strip, unusable snippets as grey ticks at the bottom.
+  function drawWaveform(strips, startIso, endIso) {
+    const box = document.getElementById("waveform-strips");
+    box.replaceChildren();
+    const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
+    for (const st of strips) {
+      const good = st.points.filter(p => p.hr_bpm !== null);
+      const holder = el("div", {class: "chart", "data-waveform": `${st.device_id}:${st.waveform}`});
+      box.append(holder);
+      const title = t("patient.waveform_title", {kind: st.waveform.toUpperCase(), device: st.device_id, good: good.length, n: st.points.length});
+      const svg = Chart.line(holder, {title, head: el("h3", {}, title), start, end, fitData: true, fmtXFor: fmtX, fmtY: v => String(Math.round(v)),
+        series: [{points: st.points.map(p => ({t: new Date(p.at).getTime(), v: p.hr_bpm, lo: null, hi: null}))}],
+        markers: st.points.filter(p => p.hr_bpm === null).map(p => ({t: new Date(p.at).getTime(), cls: "poor", label: p.reason})),
+        emptyText: t("patient.no_points")});
+      svg.dataset.snippets = String(st.points.length);
+    }
+    document.getElementById("waveform").hidden = !strips.length;
   }
   function drawNews2(points, alerts, startIso, endIso) {
     const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
     const top = Math.max(10, ...points.map(p => p.total + 1));
     Chart.line(document.getElementById("news2-chart"), {
-      title: "NEWS2", start, end, step: true, wide: true, yRange: [0, top], fmtX: fmtX(end - start), fmtY: v => String(v),
+      title: "NEWS2", start, end, step: true, wide: true, fitData: true, yRange: [0, top], fmtXFor: fmtX, fmtY: v => String(v),
       zones: [{from: 0, to: 4.5, cls: "zone-low"}, {from: 4.5, to: 6.5, cls: "zone-medium"}, {from: 6.5, to: 99, cls: "zone-high"}],
       series: [{points: points.map(p => ({t: new Date(p.scored_at).getTime(), v: p.total, lo: null, hi: null}))}],
       markers: markersFor(alerts, "news2"), emptyText: t("patient.no_points"),
@@ -58,10 +83,12 @@
   function drawAlarms(alerts) {
     const rows = alerts.map(a => el("tr", {"data-alert-id": a.id},
       el("td", {}, dateTime(a.raised_at)),
-      el("td", {}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`))),
+      el("td", {}, el("span", {class: `chip ${a.priority}`}, t(`priority.${a.priority}`)),
+         RPM.isTechnical(a) ? el("span", {class: "chip technical"}, t("ward.technical")) : null),
       el("td", {}, alarmText(a)),
       el("td", {class: "state"}, t(`state.${a.state}`)),
-      el("td", {class: "history"}, a.events.map(e => el("div", {"data-event": e.event}, `${t(`event.${e.event}`)} — ${e.actor}, ${dateTime(e.at)}`)))));
+      el("td", {class: "history"}, a.events.map(e => el("div", {"data-event": e.event, "data-actor": e.actor},
+        `${t(`event.${e.event}`)} — ${e.actor_name || e.actor}, ${dateTime(e.at)}`)))));
     document.getElementById("alarm-rows").replaceChildren(...rows);
     document.getElementById("no-alarm-rows").hidden = alerts.length > 0;
   }
@@ -85,6 +112,46 @@
                        el("dt", {}, t("cgm.coverage")), el("dd", {}, pct(s.coverage_pct)));
     if (!s.sufficient) dl.append(el("dt", {}, ""), el("dd", {class: "warn"}, t("cgm.insufficient")));
   }
+  // Alarm limits: the default (NEWS2 single-parameter value) and what applies now; clinicians and charge nurses
+  // set a patient's own limit with a reason through the alarm lifecycle's limits API (audited, range-checked there).
+  const mayEdit = RPM.roles.has("clinician") || RPM.roles.has("charge_nurse");  // access.LIMIT_EDITORS
+  function limitText(l, v) {
+    const p = l.parameter;
+    return t(l.direction === "above" ? "limit.above" : "limit.below", {value: value(p, v)});
+  }
+  function drawLimits(limits) {
+    const note = document.getElementById("limit-message");
+    const rows = limits.map(l => {
+      const cells = [el("td", {}, t(`vital.${l.parameter}`)),
+                     el("td", {}, limitText(l, l.default)),
+                     el("td", {class: l.source === "patient" ? "own" : "", "data-current": String(l.value)}, limitText(l, l.value)),
+                     el("td", {}, l.source === "patient" ? `${l.reason || ""} (${l.set_by || ""})` : "–")];
+      if (mayEdit) {
+        const input = el("input", {type: "number", step: "any", name: "limit", value: String(Math.round(toDisplay(l.parameter, l.value) * 10) / 10),
+                                   "aria-label": t("patient.limits")});
+        const reason = el("input", {type: "text", name: "reason", placeholder: t("limit.reason"), "aria-label": t("limit.reason")});
+        const save = el("button", {type: "button", class: "secondary", onclick: async () => {
+          try {
+            const typed = Number(input.value);
+            const canonical = l.parameter === "glucose" && RPM.unitOf("glucose") === "mmol/L" ? typed * 18.0182 : typed;
+            await api(`${base}/limits/${encodeURIComponent(l.rule)}`, {method: "PUT", body: {limit: canonical, reason: reason.value}});
+            note.hidden = false; note.textContent = t("limit.saved"); reloadLimits();
+          } catch (e) { note.hidden = false; note.textContent = t("action.failed", {message: e.message}); }
+        }}, t("limit.save"));
+        const clear = l.source === "patient" ? el("button", {type: "button", class: "link", onclick: async () => {
+          try {
+            await api(`${base}/limits/${encodeURIComponent(l.rule)}?reason=${encodeURIComponent(reason.value || "default")}`, {method: "DELETE"});
+            note.hidden = false; note.textContent = t("limit.cleared"); reloadLimits();
+          } catch (e) { note.hidden = false; note.textContent = t("action.failed", {message: e.message}); }
+        }}, t("limit.clear")) : null;
+        cells.push(el("td", {class: "limit-edit"}, input, reason, save, clear));
+      } else cells.push(el("td", {}));
+      return el("tr", {"data-rule": l.rule, "data-source": l.source}, cells);
+    });
+    document.getElementById("limit-rows").replaceChildren(...rows);
+    document.getElementById("limits").hidden = !limits.length;
+  }
+  function reloadLimits() { api(base).then(p => drawLimits(p.limits || [])).catch(showError); }
   async function load() {
     errBox.hidden = true;
     document.querySelectorAll(".range").forEach(b => b.setAttribute("aria-pressed", String(b.dataset.range === range)));
@@ -97,6 +164,7 @@
       drawTrends(trends, alerts);
       drawNews2(news2, alerts, trends.start, trends.end);
       drawAlarms(alerts);
+      drawWaveform(await api(`${base}/waveform?range=${range}`), trends.start, trends.end);
       root.dataset.loaded = range;
       if (info && info.has_glucose) drawCgm(await api(`${base}/glucose?days=14`));
     } catch (e) { showError(e); }
@@ -108,6 +176,7 @@
     const bits = [p.bed ? t("ward.bed", {bed: p.bed}) : null, p.id,
                   ...p.devices.map(d => `${t(`device.${d.kind}`)} (${t(`signal.${d.state}`)})`), p.spo2_scale === 2 ? t("patient.scale2") : null];
     document.getElementById("patient-meta").textContent = bits.filter(Boolean).join(" · ");
+    drawLimits(p.limits || []);
     return load();
   }).catch(showError);
 })();

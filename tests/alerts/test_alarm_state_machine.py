@@ -175,3 +175,33 @@ def test_sequence_numbers_name_each_transition_once() -> None:
         alarm, ts = step(alarm)
         seqs += [t.seq for t in ts]
     assert seqs == [1, 2, 3, 4, 5] and alarm.seq == 5
+
+
+def test_acknowledging_an_alarm_that_just_ended_records_it_and_a_second_ack_is_refused() -> None:
+    # The nurse pressed "acknowledge" on a screen that showed the alarm; it ended on its own meanwhile.
+    alarm, _ = sm.condition_cleared(raised(NON_LATCHING, Priority.MEDIUM), s(10), NON_LATCHING, "condition ended")
+    assert alarm.state is AlarmState.RESOLVED
+    alarm, ts = sm.acknowledge(alarm, "lan", s(11), NON_LATCHING, "checked")
+    assert [(t.kind, t.from_state, t.to_state, t.actor, t.reason) for t in ts] == [
+        (EventKind.ACKNOWLEDGED, AlarmState.RESOLVED, AlarmState.RESOLVED, "lan", "checked")]
+    assert alarm.state is AlarmState.RESOLVED and alarm.acknowledged_by == "lan"
+    with pytest.raises(TransitionError):
+        sm.acknowledge(alarm, "mai", s(12), NON_LATCHING)
+
+
+def test_acknowledged_alarm_sounds_again_only_when_it_worsens() -> None:
+    policy = AlarmPolicy(latching=True, reannounce_after_s=None, pause_max_s=120, escalation=CHAIN)
+    alarm, _ = sm.acknowledge(raised(policy), "lan", s(5), policy)  # severity 6 at acknowledgement
+    for t in range(10, 3600, 300):
+        alarm, ts = sm.retrigger(alarm, s(t), 80.0, 11.0, policy)  # deeper, but less than twice
+        assert ts == () and alarm.state is AlarmState.ACKNOWLEDGED and alarm.due_at is None
+        alarm, ts = sm.tick(alarm, s(t + 1), policy)
+        assert ts == ()
+    alarm, ts = sm.retrigger(alarm, s(3700), 78.0, 12.0, policy)
+    assert [(t.kind, t.to_state, t.target) for t in ts] == [(EventKind.REANNOUNCED, AlarmState.ACTIVE, StaffRole.NURSE)]
+    assert alarm.escalation_due_at == s(3760)  # the chain starts over
+
+
+def test_copies_are_validated() -> None:
+    with pytest.raises(ValueError):
+        sm.evolve(raised(), state="sounding-ish")

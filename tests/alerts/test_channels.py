@@ -7,13 +7,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from prometheus_client import CollectorRegistry
 
 from alerts import delivery, processing
 from alerts.channels import SmsGateway, Webhook, verify
 from alerts.metrics import AlertMetrics
 from alerts.notification_plan import Channel, ChannelsEnabled
 from alerts.outbox import RetryPolicy, next_attempt
-from prometheus_client import CollectorRegistry
 from tests.alerts.fixtures import seed_ward, spo2
 from tests.alerts.http_peer import HttpPeer
 
@@ -114,7 +114,8 @@ def test_one_channel_down_does_not_block_another(db_dsn: str, db: psycopg.Connec
                             stop, idle_s=0.05)
         delivery.run_worker(db_dsn, Channel.SMS, SmsGateway(gateway.url), policy, metrics, stop, idle_s=0.05)
         deadline = time.monotonic() + 20
-        while not gateway.received and time.monotonic() < deadline:
+        # Wait for both workers to have started (on a loaded machine either may be first).
+        while not (gateway.received and hanging.attempts) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(gateway.received) == 1
         assert hanging.attempts == 1  # the webhook is stuck in its request...

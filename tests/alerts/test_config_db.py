@@ -67,3 +67,27 @@ def test_home_patient_routes_to_the_care_team_with_quiet_hours(db: psycopg.Conne
     # Escalation of the urgent low goes to the backup member after 10 minutes.
     timers.run_due(db, night + timedelta(minutes=10), SMS)
     assert db.execute("SELECT recipient FROM notification_outbox ORDER BY id DESC LIMIT 1").fetchone() == ("bs.binh",)
+
+
+def test_limits_outside_their_safe_range_are_refused_and_ignored_when_found_stored(db: psycopg.Connection) -> None:
+    from alerts.limit_safety import SAFE_LIMITS
+    from alerts.suppression_policy import Direction
+
+    # Every threshold rule has a declared safe range, and only those do.
+    assert set(SAFE_LIMITS) == {r for r in Rule if DEFAULTS[r].direction is not Direction.NONE}
+    assert all(x.low < x.high and x.source for x in SAFE_LIMITS.values())
+    now = datetime.now(UTC)
+    registry.add_ward(db, "w9", "W9")
+    registry.add_patient(db, "P9", "P9", "w9", "01")
+    try:
+        roster_store.set_limit(db, "dr", "P9", "spo2_low", 70.0, "x", None)
+    except roster_store.ConfigError as e:
+        assert e.key == "error.limit_range" and e.params["low"] == "85"
+    else:
+        raise AssertionError("SpO2 70 % must be refused")
+    roster_store.set_limit(db, "dr", "P9", "spo2_low", 88.0, "COPD", None)
+    # A value written around the API (or before the ranges existed) does not reach the engine.
+    db.execute("INSERT INTO patient_alarm_limits (patient_id, rule, limit_value, reason, set_by)"
+               " VALUES ('P9', 'heart_rate_high', 220, 'x', 'sql')")
+    ctx = config_store.load_context(db, "P9", now, ChannelsEnabled(webhook=False, sms=False), full=False)
+    assert ctx.limits == {"spo2_low": 88.0}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -31,7 +30,7 @@ def console(db_dsn: str) -> Iterator[httpx.Client]:
     """The console app served by uvicorn on a local port, as in the service."""
     registry = CollectorRegistry()
     app = create_app(lambda: psycopg.connect(db_dsn, autocommit=True), Broadcaster(), registry, Health(), 15.0,
-                     AlertMetrics(registry), OFF)
+                     AlertMetrics(registry), OFF, ops_endpoints=True)
     with serve(app) as base, httpx.Client(base_url=base, timeout=10) as c:
         yield c
 
@@ -70,7 +69,8 @@ def test_acknowledge_and_pause_over_http(console: httpx.Client, db: psycopg.Conn
     assert c.post(f"/api/alerts/{alarm_id}/pause", headers=lan).status_code == 409
     # An unknown id answers like another ward's alarm: existence is not leaked to a ward nurse.
     assert c.post("/api/alerts/unknown/ack", headers=lan).status_code == 403
-    assert httpx.get(f"{str(c.base_url).rstrip('/')}/api/alerts/{alarm_id}", timeout=10).status_code == 401  # no session, no token
+    anonymous = httpx.get(f"{str(c.base_url).rstrip('/')}/api/alerts/{alarm_id}", timeout=10)
+    assert anonymous.status_code == 401  # no session, no token
     detail = c.get(f"/api/alerts/{alarm_id}", headers=lan).json()
     assert [(e["event"], e["actor"]) for e in detail["events"]] == [
         ("raised", "system"), ("paused", "lan"), ("acknowledged", "lan")]
@@ -78,7 +78,7 @@ def test_acknowledge_and_pause_over_http(console: httpx.Client, db: psycopg.Conn
     assert detail["events"][0]["detail"]["called"] == ["lan"]
     text = c.get("/metrics").text
     assert 'rpm_alarm_transitions_total{event="acknowledged"} 1.0' in text
-    assert c.get("/api/alerts", params={"open": "true"}).json()[0]["id"] == alarm_id
+    assert c.get("/api/alerts", headers=lan).json()[0]["id"] == alarm_id
 
 
 def test_roster_editing_is_audited_and_routes_the_next_alarm(console: httpx.Client, db: psycopg.Connection) -> None:
@@ -94,7 +94,7 @@ def test_roster_editing_is_audited_and_routes_the_next_alarm(console: httpx.Clie
     bad = {**shift, "ends_at": shift["starts_at"]}
     assert c.post("/api/roster", json=bad, headers=hdr).status_code == 422
     assert c.post("/api/roster", json={**shift, "responder_id": "ghost"}, headers=hdr).status_code == 422
-    assert any(s["responder_id"] == "mai" for s in c.get("/api/roster", params={"ward_id": "w1"}).json())
+    assert any(s["responder_id"] == "mai" for s in c.get("/api/roster", params={"ward_id": "w1"}, headers=hdr).json())
     with db.transaction():
         out = processing.handle_evaluation(db, spo2(NOW), NOW, OFF, NOW)
     assert out is not None and out.dispatches[0].route is not None
@@ -102,7 +102,8 @@ def test_roster_editing_is_audited_and_routes_the_next_alarm(console: httpx.Clie
     assert c.delete(f"/api/roster/{r.json()['id']}", headers=hdr).status_code == 200
     audit = db.execute("SELECT actor, action FROM audit_log WHERE actor = 'head.nurse' AND action <> 'auth.login'"
                        " ORDER BY id").fetchall()
-    assert audit == [("head.nurse", "responder.upsert"), ("head.nurse", "roster.add"), ("head.nurse", "roster.remove")]
+    assert audit == [("head.nurse", "responder.upsert"), ("head.nurse", "roster.add"), ("head.nurse", "roster.read"),
+                     ("head.nurse", "roster.remove")]
 
 
 def test_per_patient_limit_override_is_audited_and_applied(console: httpx.Client, db: psycopg.Connection) -> None:
@@ -110,7 +111,8 @@ def test_per_patient_limit_override_is_audited_and_applied(console: httpx.Client
     c = console
     hdr = auth(c, db, "dr.hung")
     body = {"limit": 85, "reason": "COPD, target 88-92 % (BTS)"}
-    assert c.put("/api/patients/P1/limits/spo2_low", json=body, headers=hdr).status_code == 200
+    r = c.put("/api/patients/P1/limits/spo2_low", json=body, headers=hdr)
+    assert r.status_code == 200, r.text
     assert c.put("/api/patients/P1/limits/news2_high", json=body, headers=hdr).status_code == 422
     assert c.put("/api/patients/P1/limits/spo2_low", json={"limit": 85, "reason": ""}, headers=hdr).status_code == 422
     assert c.get("/api/patients/P1/limits", headers=hdr).json()[0]["limit"] == 85
@@ -129,3 +131,14 @@ def test_per_patient_limit_override_is_audited_and_applied(console: httpx.Client
                        " ORDER BY id").fetchall()
     assert audit == [("alarm_limit.set", "85.0", None), ("alarm_limit.read", None, None),
                      ("alarm_limit.clear", None, "85.0")]
+
+
+def test_alarm_shows_the_current_value_beside_the_value_at_raise(console: httpx.Client, db: psycopg.Connection) -> None:
+    alarm_id = raise_one(db)
+    later = spo2(NOW - timedelta(seconds=10)).model_copy(update={"value": 74.0, "severity": 16.0})
+    with db.transaction():
+        processing.handle_evaluation(db, later, NOW - timedelta(seconds=10), OFF, NOW)
+    lan = auth(console, db, "lan")
+    detail = console.get(f"/api/alerts/{alarm_id}", headers=lan).json()
+    assert (detail["value"], detail["current_value"], detail["condition_present"]) == (78.0, 74.0, True)
+    assert console.get("/api/alerts", headers=lan).json()[0]["current_value"] == 74.0

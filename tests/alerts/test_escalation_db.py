@@ -59,7 +59,8 @@ def test_high_alarm_escalates_to_charge_nurse_then_rapid_response(db: psycopg.Co
     assert view == ("escalated", 2, None)
 
 
-def test_acknowledgement_stops_the_chain_and_reannounce_restarts_it(db: psycopg.Connection) -> None:
+def test_acknowledgement_silences_until_the_condition_ends_or_worsens(db: psycopg.Connection) -> None:
+    """IEC 60601-1-8: acknowledged = silent for the rest of the condition; only worsening sounds it again."""
     seed_ward(db, T0)
     out = handle(db, 0)
     assert out is not None and out.alarm is not None
@@ -68,10 +69,14 @@ def test_acknowledgement_stops_the_chain_and_reannounce_restarts_it(db: psycopg.
         ack = processing.acknowledge(db, alarm_id, "lan", s(30), BOTH, "at bedside")
     assert [t.kind.value for t in ack.transitions] == ["acknowledged"]
     assert timers.run_due(db, s(90), BOTH) == []  # no escalation after the acknowledgement
-    handle(db, 100)  # the condition persists
-    outs = timers.run_due(db, s(150), BOTH)  # re-announce 120 s after the acknowledgement
-    assert [t.kind.value for o in outs for t in o.transitions] == ["reannounced"]
+    for t in (100, 400, 900, 1500):  # the condition persists, as deep as when acknowledged (severity 12)
+        persists = handle(db, t, severity=15.0)
+        assert persists is not None and persists.transitions == ()
+        assert timers.run_due(db, s(t + 50), BOTH) == []  # no timed re-announce
+    worse = handle(db, 1600, severity=24.0)  # twice as far beyond the limit as at the acknowledgement
+    assert worse is not None and [t.kind.value for t in worse.transitions] == ["reannounced"]
     assert [e[0] for e in events(db, alarm_id)] == ["raised", "acknowledged", "reannounced"]
+    assert db.execute("SELECT state FROM alerts WHERE id = %s", (alarm_id,)).fetchone() == ("active",)
     assert events(db, alarm_id)[1][1] == "lan"
     with db.transaction():
         try:

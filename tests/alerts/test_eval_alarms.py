@@ -12,6 +12,7 @@ from alerts import eval_cli, eval_labels, eval_metrics, eval_synthetic
 from alerts.eval_labels import LabelledEvent, ScenarioLabels
 from alerts.eval_replay import RaisedAlarm, Replay, naive_alarms
 from alerts.suppression import Evaluation
+from alerts.suppression_policy import policy_for
 from cli.main import main
 from wire.messages import AlertCandidate, Priority
 
@@ -76,8 +77,10 @@ def test_replay_models_acknowledgement_so_a_latched_alarm_does_not_absorb_later_
     r = Replay(ack_after_s=120)
     for e in evals:
         r.feed(e)
-    assert [a.at for a in r.finish(T0 + timedelta(hours=1))] == [T0 + timedelta(seconds=15),
-                                                                 T0 + timedelta(seconds=1015)]
+    # Raised at the first 5-s evaluation past the rule's onset delay (wire.rules.CATALOG).
+    first = 5 * -(-policy_for("spo2_low").delay_s // 5)
+    assert [a.at for a in r.finish(T0 + timedelta(hours=1))] == [T0 + timedelta(seconds=first),
+                                                                 T0 + timedelta(seconds=1000 + first)]
 
 
 def test_synthetic_ward_meets_the_target_without_losing_sensitivity() -> None:

@@ -62,7 +62,8 @@ def test_restart_keeps_timers_and_sends_nothing_twice(
     port = free_port()
     svc = Services({
         "RPM_DATABASE_URL": db_dsn, "RPM_KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "RPM_TOPIC_PREFIX": topic_prefix,
-        "RPM_HTTP_PORT": str(port), "RPM_TIMER_INTERVAL_S": "0.2", "RPM_WEBHOOK_URL": hook.url,
+        "RPM_HTTP_PORT": str(port), "RPM_CONSOLE_OPS_ENDPOINTS": "true", "RPM_TIMER_INTERVAL_S": "0.2",
+        "RPM_WEBHOOK_URL": hook.url,
         "RPM_WEBHOOK_SECRET": "k", "RPM_SMS_GATEWAY_URL": gateway.url, "RPM_REGISTRY_REFRESH_S": "0.5",
     }, tmp_path)
     producer = KafkaProducer(bootstrap_servers=kafka_cluster.bootstrap, api_version=(2, 3, 0))

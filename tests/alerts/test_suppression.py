@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from alerts import device_status, engine
 from alerts.alarm_model import AlarmState, EventKind
@@ -10,11 +14,13 @@ from alerts.engine import Context
 from alerts.routing import PatientPlace
 from alerts.suppression import ConditionState, Evaluation, Phase, Signal, is_artifact, step, tick
 from alerts.suppression_policy import DEFAULTS, PolicyOverride, policy_for
-from wire.messages import AlertCandidate, DeviceState, DeviceStatus, Priority
+from wire.messages import AlertCandidate, CandidateQuality, DeviceKind, DeviceState, DeviceStatus, Priority
 from wire.rules import Rule
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-SPO2 = DEFAULTS[Rule.SPO2_LOW]  # delay 15 s, area 100 %*s, immediate at 10 points below
+# The mechanism with a 15 s delay (the default delay is the streams' onset delay, wire.rules),
+# area 100 %*s, immediate at 10 points below.
+SPO2 = replace(DEFAULTS[Rule.SPO2_LOW], delay_s=15.0)
 CTX = Context(place=PatientPlace("P1", "w1", "03"))
 
 
@@ -117,11 +123,21 @@ def test_no_threshold_alarm_during_signal_loss_but_technical_alarms_still_fire()
     assert sigs == [Signal.ONSET]
 
 
-def test_artifact_detection_from_candidate_evidence() -> None:
-    assert is_artifact({"artifact": 1}, 0.5)
-    assert is_artifact({"samples": 10, "flagged_samples": 10}, 0.5)
-    assert not is_artifact({"samples": 50, "flagged_samples": 2}, 0.5)
-    assert not is_artifact({"artifact": 0, "samples": 3}, 0.5)
+def test_artifact_detection_from_candidate_quality() -> None:
+    assert is_artifact(CandidateQuality(artifact=True), 0.5)
+    assert is_artifact(CandidateQuality(samples=10, rejected=10), 0.5)
+    assert not is_artifact(CandidateQuality(samples=50, rejected=2), 0.5)
+    assert not is_artifact(CandidateQuality(samples=3), 0.5)
+
+
+def test_candidates_written_before_quality_existed_keep_their_quality() -> None:
+    old = {"id": "x", "patient_id": "P1", "rule": "signal_loss", "priority": "medium", "message": "m",
+           "window_start": s(0).isoformat(), "window_end": s(0).isoformat(), "detected_at": s(0).isoformat(),
+           "evidence": {"samples": 2, "flagged_samples": 58, "device_kind": "cgm"}}
+    q = AlertCandidate.model_validate_json(json.dumps(old)).quality
+    assert (q.samples, q.rejected, q.device_kind, q.artifact) == (2, 58, DeviceKind.CGM, False)
+    with pytest.raises(ValueError):
+        CandidateQuality(samples=-1)
 
 
 def test_repeated_triggers_update_one_alarm_through_the_engine() -> None:
@@ -189,7 +205,7 @@ def test_candidate_from_the_wire_becomes_an_evaluation() -> None:
     c = AlertCandidate(
         id="x", patient_id="P1", rule="heart_rate_high", priority=Priority.HIGH, value=140.0, threshold=130.0,
         severity=10.0, window_start=s(0), window_end=s(60), detected_at=s(61), message="hr",
-        evidence={"samples": 2, "flagged_samples": 58},
+        quality=CandidateQuality(samples=2, rejected=58),
     )
     e = Evaluation.from_candidate(c)
     assert e.firing and e.artifact and e.severity == 10.0 and e.window_end == s(60)

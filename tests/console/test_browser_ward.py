@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from alerts.console import actions
+from alerts import processing
+from alerts.notification_plan import ChannelsEnabled
 from tests.console.browser import chromium, new_page, sign_in
 from tests.console.conftest import Console
 from tests.console.world import candidate, produce, vitals_batch
@@ -83,7 +84,7 @@ def test_alarm_arrives_live_and_acknowledgement_reaches_every_watcher(
     expect(other).to_have_attribute("data-state", "active")
     item.locator("button.ack").click()
     expect(other).to_have_attribute("data-state", "acknowledged")
-    expect(other).to_contain_text("nurse.a")
+    expect(other).to_contain_text("Lan (A)")  # by display name, not login name
     expect(item).to_have_attribute("data-state", "acknowledged")
     expect(nurse.locator("#high-banner")).to_be_hidden()
     expect(nurse.locator("body")).to_have_attribute("data-sound", "off")
@@ -109,10 +110,12 @@ def test_unacknowledged_high_alarm_escalates_to_the_charge_nurse(console: Consol
     expect(charge.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_be_visible()
     expect(charge.locator(f'#escalated-list [data-alert-id="{cand.id}"]')).to_have_count(0)
 
-    # Nobody acknowledged it in time: the lifecycle escalates it (alerts.console.actions.escalate is the
-    # hook the lifecycle's timer drives; here the test plays that timer).
+    # Nobody acknowledged it in time: the lifecycle's timer escalates it. The test runs that timer step
+    # for this alarm at the time its first step is due (60 s) instead of waiting a minute.
     with console.connect() as conn, conn.transaction():
-        actions.escalate(conn, cand.id, datetime.now(UTC), level=1, target="charge_nurse")
+        out = processing.tick_alarm(conn, cand.id, datetime.now(UTC) + timedelta(seconds=61),
+                                    ChannelsEnabled(webhook=False, sms=False))
+    assert out is not None and [t.kind.value for t in out.transitions] == ["escalated"]
     escalated = charge.locator(f'#escalated-list [data-alert-id="{cand.id}"]')
     expect(escalated).to_be_visible()
     expect(escalated).to_contain_text("Đã chuyển cho điều dưỡng trưởng")
@@ -124,7 +127,7 @@ def test_unacknowledged_high_alarm_escalates_to_the_charge_nurse(console: Consol
     escalated.locator("button.ack").click()
     expect(charge.locator(f'#escalated-list [data-alert-id="{cand.id}"]')).to_have_count(0)
     expect(charge.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_have_attribute("data-state", "acknowledged")
-    expect(nurse.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_contain_text("charge.a")
+    expect(nurse.locator(f'#alarm-list [data-alert-id="{cand.id}"]')).to_contain_text("Hoa (A, trưởng)")
 
 
 def test_nurse_cannot_open_a_patient_of_another_ward(console: Console, browser: Browser, artifacts: Path) -> None:

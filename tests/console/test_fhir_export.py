@@ -76,3 +76,14 @@ def test_bundle_is_valid_r4_json() -> None:
     assert len({e["resource"]["id"] for e in data["entry"]}) == 2
     # What we send parses back into the R4 model.
     assert all(Observation.model_validate(e["resource"]) for e in data["entry"])
+
+
+def test_the_open_hourly_bucket_does_not_end_in_the_future() -> None:
+    # Issue 17: an export at 10:20 has a 10:00 bucket; its period ends at 10:20, not 11:00.
+    now = T0 + timedelta(hours=2, minutes=20)
+    pts = (TrendPoint(T0 + timedelta(hours=1), 80.0, 78.0, 83.0, 60, 0),
+           TrendPoint(T0 + timedelta(hours=2), 90.0, 85.0, 95.0, 20, 0))
+    trend = Trend("P1", "heart_rate", "/min", Resolution.HOUR, T0 - timedelta(days=6), now, pts)
+    periods = [o["effectivePeriod"] for o in _json(fhir_export.observations("P1", [trend], now))]
+    ends = [datetime.fromisoformat(p["end"].replace("Z", "+00:00")) for p in periods]
+    assert ends == [T0 + timedelta(hours=2), now]

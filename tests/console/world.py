@@ -21,6 +21,8 @@ from wire.messages import AlertCandidate, DeviceKind, Priority, Reading, Reading
 from wire.units import ReadingType
 
 PASSWORD = "Test-password-1"
+UNIT = {"heart_rate": "/min", "spo2": "%", "resp_rate": "/min", "temperature": "degC", "bp_systolic": "mmHg",
+        "bp_diastolic": "mmHg"}
 # user -> (display name, locale, grants, patient)
 USERS: dict[str, tuple[str, str, list[Grant], str | None]] = {
     "nurse.a": ("Lan (A)", "vi", [Grant("nurse", "ward-a")], None),
@@ -40,6 +42,8 @@ PATIENTS: dict[str, tuple[str, str | None, str | None, str, DeviceKind]] = {
     "PB1": ("Phạm Thị Dung", "ward-b", "01", "bm-b1", DeviceKind.BEDSIDE_MONITOR),
     "PH1": ("Võ Thị Tư", None, None, "cgm-h1", DeviceKind.CGM),
 }
+# PA2 has COPD: NEWS2 scores its SpO2 on scale 2 (target 88-92 %).
+SPO2_SCALE = {"PA2": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +53,20 @@ class History:
 
 
 def seed(conn: psycopg.Connection, now: datetime) -> History:
-    registry.add_ward(conn, "ward-a", "Nội A")
-    registry.add_ward(conn, "ward-b", "Ngoại B")
+    # Ward names as hospitals write them (the word "Khoa", ward, is part of the name).
+    registry.add_ward(conn, "ward-a", "Khoa Nội A")
+    registry.add_ward(conn, "ward-b", "Khoa Ngoại B")
     for pid, (name, ward, bed, dev, kind) in PATIENTS.items():
-        registry.add_patient(conn, pid, name, ward, bed)
+        registry.add_patient(conn, pid, name, ward, bed, SPO2_SCALE.get(pid, 1))
         registry.add_device(conn, dev, kind)
         registry.assign(conn, dev, pid, now - timedelta(days=15))
     for uid, (name, locale, grants, own) in USERS.items():
         users.create_user(conn, "test", uid, name, PASSWORD, grants, locale, own)
+        # As if each had picked their language: it then holds whatever the test browser's language is.
+        users.set_locale(conn, uid, locale, chosen=True)
+    # PH1 also measures blood pressure and pulse at home (a spot-check cuff).
+    registry.add_device(conn, "bp-h1", DeviceKind.SPOT_CHECK)
+    registry.assign(conn, "bp-h1", "PH1", now - timedelta(days=15))
     start = now - timedelta(hours=6)
     rows: list[readings.ReadingRow] = []
     # PA1: six hours of bedside vitals every 30 s, heart rate drifting up (deteriorating).
@@ -74,6 +84,20 @@ def seed(conn: psycopg.Connection, now: datetime) -> History:
         hour = (t.hour + 7) % 24
         v = 120 + 60 * math.exp(-((hour - 13) ** 2) / 4) - 35 * math.exp(-((hour - 4) ** 2) / 3) + 8 * math.sin(i / 5)
         rows.append((t, "PH1", "cgm-h1", "glucose", round(v, 1), "mg/dL", [], i, t))
+    # PA2 (COPD, scale 2) and PA3: the last 20 minutes every 30 s; PA2 sits at SpO2 88 %, normal for scale 2.
+    for i in range(40):
+        t = now - timedelta(seconds=30 * (40 - i))
+        for pid, dev, vals in (("PA2", "bm-a2", {"heart_rate": 84, "spo2": 88, "resp_rate": 19, "temperature": 36.9,
+                                                  "bp_systolic": 128, "bp_diastolic": 80}),
+                               ("PA3", "bm-a3", {"heart_rate": 96, "spo2": 95, "resp_rate": 26, "bp_systolic": 112,
+                                                  "bp_diastolic": 70})):
+            for type_, v in vals.items():
+                rows.append((t, pid, dev, type_, float(v) + (i % 3), UNIT[type_], [], i, t))
+    # PH1's cuff: yesterday and two hours ago, pressure and pulse up since.
+    for k, (ago, sbp, dbp, hr) in enumerate(((timedelta(days=1), 128, 82, 72), (timedelta(hours=2), 142, 88, 80))):
+        t = now - ago
+        for type_, v in (("bp_systolic", sbp), ("bp_diastolic", dbp), ("heart_rate", hr)):
+            rows.append((t, "PH1", "bp-h1", type_, float(v), UNIT[type_], [], k, t))
     with conn.transaction():
         readings.write(conn, rows)
         derived.write(conn, [
@@ -84,6 +108,21 @@ def seed(conn: psycopg.Connection, now: datetime) -> History:
                 temperature=0,
             )
             for k in range(24)
+        ] + [
+            # PA1's monitor sends a PPG snippet every 30 s for the last 20 minutes; every fifth is too disturbed.
+            derived.WaveformHrRow(patient_id="PA1", device_id="bm-a1", waveform="ppg", at=now - timedelta(seconds=30 * k),
+                                  hr_bpm=None if k % 5 == 2 else 112.0 + k % 4, reason="motion" if k % 5 == 2 else "ok",
+                                  good_windows=1 if k % 5 == 2 else 8, windows=8)
+            for k in range(1, 41)
+        ] + [
+            # PA2 on scale 2: SpO2 88 % scores 0; complete.
+            derived.News2Row(patient_id="PA2", scored_at=now - timedelta(minutes=2), total=1, band="low", red_flag=False,
+                             red_flag_parameters=(), complete=True, spo2_scale=2, resp_rate=0, spo2=0, air_or_oxygen=0,
+                             systolic_bp=0, pulse=0, consciousness=0, temperature=1),
+            # PA3: respiration 26/min scores 3 on its own (red flag); temperature and consciousness not measured.
+            derived.News2Row(patient_id="PA3", scored_at=now - timedelta(minutes=2), total=4, band="low-medium",
+                             red_flag=True, red_flag_parameters=("resp_rate",), complete=False, spo2_scale=1, resp_rate=3,
+                             spo2=0, air_or_oxygen=0, systolic_bp=0, pulse=1, consciousness=None, temperature=None),
         ])
     return History(start, now)
 

@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts import alarm_metrics, store
+from alerts import alarm_metrics
 from embedded.ports import free_port
 from runtime import health
 from tests.helm.conftest import CHART, REPO, Rendered
@@ -131,6 +130,19 @@ def _candidate(patient: str, priority: Priority, window_end: datetime) -> AlertC
     )
 
 
+def _insert_alert(db: psycopg.Connection, c: AlertCandidate) -> bool:
+    """An alert row as the lifecycle leaves it after raising (the gauges read only the table)."""
+    row = db.execute(
+        "INSERT INTO alerts (id, patient_id, rule, priority, value, threshold, message, window_start, window_end,"
+        " detected_at, last_value) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        (c.id, c.patient_id, c.rule, c.priority.value, c.value, c.threshold, c.message, c.window_start,
+         c.window_end, c.detected_at, c.value),
+    ).fetchone()
+    db.execute("INSERT INTO alert_events (alert_id, event, actor) VALUES (%s, 'raised', 'system')", (c.id,))
+    return row is not None
+
+
 def _sample(reg: CollectorRegistry, name: str, priority: str) -> float:
     value = reg.get_sample_value(name, {"priority": priority})
     assert value is not None, name
@@ -142,7 +154,7 @@ def test_alarm_metrics_count_unacknowledged_and_time_events(db: psycopg.Connecti
     m = alarm_metrics.AlarmMetrics(reg)
     now = datetime.now(UTC)
     old = _candidate("P1", Priority.HIGH, now - timedelta(minutes=5))
-    assert store.raise_alert(db, old)
+    assert _insert_alert(db, old)
     # Raised 5 minutes ago (its window ended 4 s earlier).
     db.execute("UPDATE alerts SET raised_at = now() - interval '300 seconds' WHERE id = %s", (old.id,))
     m.poll(db)  # first poll: gauges only; history is not replayed into histograms
@@ -153,7 +165,7 @@ def test_alarm_metrics_count_unacknowledged_and_time_events(db: psycopg.Connecti
     assert _sample(reg, "rpm_alerts_end_to_end_seconds_count", "high") == 0
 
     fresh = _candidate("P2", Priority.MEDIUM, now - timedelta(seconds=12))
-    assert store.raise_alert(db, fresh)
+    assert _insert_alert(db, fresh)
     # The alert lifecycle acknowledges the old alarm (state + event).
     db.execute("UPDATE alerts SET state = 'acknowledged' WHERE id = %s", (old.id,))
     db.execute("INSERT INTO alert_events (alert_id, event, actor) VALUES (%s, 'acknowledged', 'nurse-lan')", (old.id,))
@@ -187,7 +199,7 @@ def test_alarm_metrics_are_served_on_the_metrics_port(db: psycopg.Connection) ->
     """What the ServiceMonitor scrapes and the probes call: /metrics, /healthz, /readyz on one port."""
     reg = CollectorRegistry()
     m = alarm_metrics.AlarmMetrics(reg)
-    assert store.raise_alert(db, _candidate("P3", Priority.HIGH, datetime.now(UTC)))
+    assert _insert_alert(db, _candidate("P3", Priority.HIGH, datetime.now(UTC)))
     m.poll(db)
     hc = health.Health()
     hc.set("kafka", True)

@@ -66,7 +66,7 @@ def test_each_reason_is_dead_lettered_and_counted(
         wait_for(lambda: len(col.of("dead-letter.v1")) >= len(cases) + 5, 30, "dead letters", services)
         time.sleep(0.5)
         dead = col.dead_payloads()
-        for topic, payload, reason in cases:
+        for _topic, payload, reason in cases:
             assert dead.get(payload) == [reason.value], (reason, dead.get(payload))
         limited = [p for _, p, _ in flood if dead.get(p) == [R.RATE_LIMITED.value]]
         passed = {s for d, s in col.seqs({d4})}

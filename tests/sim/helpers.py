@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from firmware_sim import scenario as scenarios
 from firmware_sim.engine import Engine
-from firmware_sim.firmware import OutKind, Outgoing
+from firmware_sim.firmware import Outgoing, OutKind
 from firmware_sim.plan import FleetPlan, build
 from firmware_sim.scenario import Scenario
 

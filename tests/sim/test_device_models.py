@@ -90,6 +90,6 @@ def test_fast_reading_json_equals_the_wire_model() -> None:
         model = DeviceReading(type=s.type, t=t, value=s.value, unit=s.unit, flags=s.flags)
         assert DeviceReading.model_validate_json(text) == model
         assert text == model.model_dump_json()
-    msg = '{"v":1,"device_id":"bm-1","seq":3,"sent_at":"%s","readings":[%s]}' % (
-        iso(t), ",".join(encode_reading(s, iso(t)) for s in samples))
+    readings = ",".join(encode_reading(s, iso(t)) for s in samples)
+    msg = f'{{"v":1,"device_id":"bm-1","seq":3,"sent_at":"{iso(t)}","readings":[{readings}]}}'
     assert Telemetry.model_validate_json(msg).readings[1].flags == (QualityFlag.MOTION,)

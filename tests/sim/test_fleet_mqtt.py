@@ -11,7 +11,6 @@ from pathlib import Path
 
 from embedded import mqtt_broker
 from embedded.ports import free_port
-
 from firmware_sim.engine import Engine
 from firmware_sim.mqtt_fleet import MqttFleet
 from firmware_sim.plan import build, rng_for

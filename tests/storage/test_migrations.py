@@ -16,10 +16,11 @@ TABLES = {
     "wards", "patients", "devices", "assignments", "roles", "users", "user_roles", "audit_log",
     "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
-    "schema_migrations", "console_sessions", "login_attempts",
+    "schema_migrations", "console_sessions", "login_attempts", "api_token_scopes", "upload_tokens",
 }
-# Every migration version in order (0200: console sign-in, alerts/console).
-VERSIONS = [1, 2, 3, 100, 200]
+# Every migration version in order (0200: console sign-in, 0210: console language choice, alerts/console;
+# 0300: interop tokens).
+VERSIONS = [1, 2, 3, 100, 200, 210, 300]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
@@ -65,7 +66,8 @@ def test_migrate_empty_then_again(empty_dsn: str, backend: Backend) -> None:
         rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
         b = backend.value
         assert rows == [(1, "registry", b), (2, "alerts_scores", b), (3, "timeseries", b),
-                        (100, "alarm_lifecycle", b), (200, "console", b)]
+                        (100, "alarm_lifecycle", b), (200, "console", b), (210, "console_locale_choice", b),
+                        (300, "interop", b)]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str, backend: Backend) -> None:

@@ -1,9 +1,9 @@
-"""Artifacts never drive an alarm; limits fire at every evaluation and clear once."""
+"""Artifacts never drive an alarm; limits fire after their onset delay, re-announce while they hold, clear once."""
 
 from __future__ import annotations
 
 from streams.candidates import CLEAR, FIRING
-from tests.streams.helpers import Patient, r, wobble
+from tests.streams.helpers import Patient, at, r, wobble
 from wire.messages import AlertCandidate, QualityFlag
 from wire.units import ReadingType as RT
 
@@ -66,9 +66,11 @@ def test_real_desaturation_without_motion_fires_spo2_low() -> None:
     p = Patient()
     p.feed([r(SPO2, i, 88 + wobble(i)) for i in range(60)])
     p.feed([r(SPO2, 71, 88)])
-    (c,) = p.candidates
+    c = p.candidates[0]
     assert (c.rule, c.status, c.threshold, c.value) == ("spo2_low", FIRING, 92, 88)
-    assert c.severity == 4 and c.evidence["spo2_scale"] == 1
+    # Onset at the first low sample, fired once it lasted the rule's 10 s (wire.rules.CATALOG).
+    assert (c.window_start, c.window_end, c.detected_at) == (at(0), at(10), at(10))
+    assert c.severity == 4 and c.evidence["basis"] == "sliding_median"
 
 
 def test_spo2_scale_2_patient_is_not_alarmed_at_88() -> None:
@@ -78,17 +80,20 @@ def test_spo2_scale_2_patient_is_not_alarmed_at_88() -> None:
     assert p.candidates == []
 
 
-def test_limit_fires_each_minute_while_it_holds_then_clears_once() -> None:
+def test_limit_fires_after_its_delay_reannounces_while_it_holds_then_clears_once() -> None:
     p = Patient()
     values = [140] * 3 + [90] * 2
     for m, v in enumerate(values):
         p.feed([r(HR, m * 60 + i, v + wobble(i, 2)) for i in range(60)])
     p.feed([r(HR, 5 * 60 + 11, 90)])
     got = p.candidates
-    assert rules(got) == [("heart_rate_high", "firing")] * 3 + [("heart_rate_high", "clear")]
-    assert len({c.id for c in got}) == 4
+    # 10 s onset delay, then every 30 s while it holds (3 minutes), one clear.
+    assert rules(got) == [("heart_rate_high", "firing")] * 6 + [("heart_rate_high", "clear")]
+    assert [c.window_end for c in got[:6]] == [at(s) for s in (10, 40, 70, 100, 130, 160)]
+    assert len({c.id for c in got}) == 7
     assert got[0].id == AlertCandidate.make_id("P1", "heart_rate_high", got[0].window_start)
-    assert got[-1].status is CLEAR and got[0].severity == 10 and got[0].priority.value == "high"
+    assert got[-1].status is CLEAR and got[0].priority.value == "high"
+    assert got[-1].window_end <= at(185)  # the median comes back within 3 normal samples
 
 
 def test_limit_edges_use_news2_rounding() -> None:

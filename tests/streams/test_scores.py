@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from tests.streams.helpers import Patient, T0, at, r, wobble
+from tests.streams.helpers import T0, Patient, at, r, wobble
 from wire.messages import DeviceKind, WaveformKind, WaveformSnippet
 from wire.units import ReadingType as RT
 
@@ -125,11 +125,11 @@ def test_signal_loss_fires_per_device_kind_and_clears_on_data() -> None:
     p.feed([r(GLU, 0, 110)], kind=DeviceKind.CGM, received=0)
     assert p.tick(59).candidates == []
     (c,) = p.tick(61).candidates
-    assert (c.rule, c.status.value, c.evidence["device_kind"], c.threshold) == ("signal_loss", "firing",
+    assert (c.rule, c.status.value, c.quality.device_kind, c.threshold) == ("signal_loss", "firing",
                                                                                 "bedside_monitor", 60)
     assert p.tick(70).candidates == []  # at most once a minute
     assert [x.rule for x in p.tick(125).candidates] == ["signal_loss"]
-    (cgm,) = [x for x in p.tick(20 * 60 + 1).candidates if x.evidence["device_kind"] == "cgm"]
+    (cgm,) = [x for x in p.tick(20 * 60 + 1).candidates if x.quality.device_kind == "cgm"]
     (clear,) = p.feed([r(HR, 1300, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=1300).candidates
-    assert clear.status.value == "clear" and clear.evidence["device_kind"] == "bedside_monitor"
+    assert clear.status.value == "clear" and clear.quality.device_kind == "bedside_monitor"
     assert len({x.id for x in p.candidates}) == len(p.candidates)

@@ -104,7 +104,12 @@ def test_kill_and_restart_recovers_state_without_double_counting(
         by_event[(c["patient_id"], c["rule"], c["status"], c["window_start"])].add(c["id"])
     assert all(len(ids) == 1 for ids in by_event.values())
     hr = sorted((k[2], k[3]) for k in by_event if k[1] == "heart_rate_high")
-    minute = [(start + timedelta(minutes=m)).isoformat().replace("+00:00", "Z") for m in range(10)]
-    assert hr == [("clear", minute[8])] + [("firing", minute[m]) for m in (4, 5, 6, 7)]
+
+    def iso(sec: int) -> str:
+        return (start + timedelta(seconds=sec)).isoformat().replace("+00:00", "Z")
+
+    # HR 140 from 240 s to 480 s on the sliding path (wire.rules: 10 s onset delay): onset at 240 s,
+    # fired at 250 s, re-announced every 30 s while it held, one clear when the median came back.
+    assert hr == [("clear", iso(482))] + [("firing", iso(x)) for x in [240, *range(250, 460, 30)]]
     # HR 140 also scores 3 in NEWS2 (a red flag beside HR, SpO2 and RR): its own rule, once per minute.
     assert {k[1] for k in by_event} == {"heart_rate_high", "news2_red_flag"} and {k[0] for k in by_event} == {"PA"}

@@ -26,7 +26,8 @@
 
 {{/*
 The whole policy of one product pod group.
-(dict "root" $ "component" "bridge" "kafka" true "database" true "mqtt" false "metrics" true "console" false)
+(dict "root" $ "component" "bridge" "kafka" true "database" true "mqtt" false "metrics" true "console" false
+      "listen" (dict "port" name "from" peers))
 */}}
 {{- define "rpm.networkPolicy" -}}
 {{- $np := .root.Values.networkPolicy -}}
@@ -52,7 +53,10 @@ spec:
     {{- if .console }}
     {{- include "rpm.ingressRule" (dict "from" $np.consoleFrom "port" "http") | nindent 4 }}
     {{- end }}
-    {{- if not (or .metrics .console) }} []{{- end }}
+    {{- with .listen }}
+    {{- include "rpm.ingressRule" (dict "from" .from "port" .port) | nindent 4 }}
+    {{- end }}
+    {{- if not (or .metrics .console .listen) }} []{{- end }}
   egress:
     {{- include "rpm.egressRule" (dict "ports" $np.dnsPorts "protocols" (list "UDP" "TCP")) | nindent 4 }}
     {{- if .kafka }}
