@@ -63,7 +63,8 @@ def _with(path: tuple[object, ...], value: object) -> bytes:
     _with(("readings", 0, "type"), "pulse"), _with(("readings", 0, "value"), "97"),
     _with(("readings", 0, "value"), True), _with(("readings", 0, "flags"), ["wet"]),
     _with(("readings", 0, "flags"), [{}]), _with(("device_kind",), "toaster"), _with(("spo2_scale",), 3),
-    _with(("spo2_scale",), True), _with(("waveforms",), [{"kind": "ppg"}]), _with(("readings", 0, "t"), KeyError), _with(("readings",), KeyError),
+    _with(("spo2_scale",), True), _with(("waveforms",), [{"kind": "ppg"}]), _with(("readings", 0, "t"), KeyError),
+    _with(("readings",), KeyError),
     (b'{"v":1,"patient_id":"P1","device_id":"D1","seq":1,"sent_at":"2026-03-10T00:00:00Z",'
      b'"received_at":"2026-03-10T00:00:00Z","readings":[{"type":"spo2","t":"2026-03-10T00:00:00Z","value":NaN}]}'),
 ])

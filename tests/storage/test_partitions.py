@@ -1,4 +1,5 @@
-"""Partition upkeep on plain PostgreSQL only (TimescaleDB has chunks and jobs instead): ahead, late rows adopted, retention, aggregates kept longer."""
+"""Partition upkeep on plain PostgreSQL only (TimescaleDB has chunks and jobs instead): ahead,
+late rows adopted, retention, aggregates kept longer."""
 
 from __future__ import annotations
 
