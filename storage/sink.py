@@ -175,23 +175,19 @@ def next_offsets(polled: dict[TopicPartition, list[ConsumerRecord]]) -> Offsets:
 
 
 class Pipeline:
-    """Poll and parse while the database writes the previous batch.
+    """Parse the next batch while the database writes the previous one.
 
-    The sink is one Python thread of parsing plus database round trips; one
-    writer thread overlaps the two and keeps batches in order. While the
-    writer is busy the polling thread keeps fetching and parsing into the
-    next batch (up to ``sink_max_records`` records), instead of waiting with
-    no fetch in flight: a slow database gets fewer, larger transactions and
-    Kafka stays busy. Offsets are committed (by the polling thread: the
-    consumer is not thread-safe) only for batches whose transaction committed.
+    The sink is one Python thread of parsing plus a database round trip per
+    batch; overlapping the two roughly halves the wall time per row. One
+    writer thread keeps batches in order, and offsets are committed (by the
+    polling thread: the consumer is not thread-safe) only for batches whose
+    transaction committed.
     """
 
     def __init__(self, consumer: KafkaConsumer, writer: Writer, s: SinkSettings, m: SinkMetrics) -> None:
         self.consumer, self.writer, self.s, self.m = consumer, writer, s, m
         self._todo: queue.Queue[tuple[Batch, Offsets] | None] = queue.Queue(maxsize=1)
         self._done: queue.Queue[tuple[Offsets, bool]] = queue.Queue()
-        self._next: tuple[Batch, Offsets] | None = None  # polled, not yet handed to the writer
-        self._next_records = 0
         self._thread = threading.Thread(target=self._write_loop, name="sink-writer", daemon=True)
         self._thread.start()
 
@@ -201,44 +197,19 @@ class Pipeline:
             self._done.put((offsets, self.writer.write(rows)))
 
     def step(self) -> int:
-        """Commit finished batches, poll once, hand what is parsed to the writer when it can take it;
-        returns records polled."""
+        """Commit finished batches, poll once, hand the parsed batch to the writer; returns records polled."""
         self.commit_finished()
-        n = 0
-        room = self.s.sink_max_records - self._next_records
-        if room > 0:
-            # With a batch waiting for the writer, only a short wait: hand it over soon.
-            wait_ms = self.s.sink_poll_ms if self._next is None else min(self.s.sink_poll_ms, 20)
-            polled = self.consumer.poll(timeout_ms=wait_ms, max_records=room)
-            n = sum(len(records) for records in polled.values())
-            if n:
-                self._add(to_batch(polled, self.s.topic_prefix, self.m), next_offsets(polled), n)
-        if self._next is not None:
-            self._hand_over(wait=self._next_records >= self.s.sink_max_records)
+        polled = self.consumer.poll(timeout_ms=self.s.sink_poll_ms, max_records=self.s.sink_max_records)
+        n = sum(len(records) for records in polled.values())
+        if n:
+            item = (to_batch(polled, self.s.topic_prefix, self.m), next_offsets(polled))
+            while not self.writer.stop.is_set():
+                try:
+                    self._todo.put(item, timeout=0.5)
+                    break
+                except queue.Full:
+                    self.commit_finished()  # the writer is busy: keep acknowledging what it finished
         return n
-
-    def _add(self, batch: Batch, offsets: Offsets, records: int) -> None:
-        if self._next is None:
-            self._next = (batch, offsets)
-        else:
-            pending, pending_offsets = self._next
-            pending.readings.extend(batch.readings)
-            pending.derived.extend(batch.derived)
-            pending_offsets.update(offsets)  # positions only move forward: the later offset covers both
-        self._next_records += records
-
-    def _hand_over(self, wait: bool) -> None:
-        assert self._next is not None
-        while not self.writer.stop.is_set():
-            try:
-                self._todo.put(self._next, block=wait, timeout=0.5)
-            except queue.Full:
-                if not wait:
-                    return  # the writer is busy: keep polling into this batch
-                self.commit_finished()  # full batch: wait, acknowledging what the writer finishes
-                continue
-            self._next, self._next_records = None, 0
-            return
 
     def commit_finished(self) -> None:
         while True:
@@ -257,9 +228,7 @@ class Pipeline:
                 log.warning("offset commit failed; records will be redelivered", extra={"error": str(e)[:200]})
 
     def close(self) -> None:
-        """Write what was polled (unless stopping), commit what committed, stop the writer."""
-        if self._next is not None:
-            self._hand_over(wait=True)  # returns at once when stopping: never acknowledged, redelivered
+        """Finish the batch in hand (unless stopping), commit what committed, stop the writer."""
         self._todo.put(None)
         self._thread.join()
         self.commit_finished()
