@@ -17,6 +17,9 @@ Two latencies per alarm, both to its arrival on ``/api/alerts/stream``:
   the nurse sees (the delay included), per priority.
 
 The limit is the bare transport (``alerts.bench_probe``) in the same run.
+``publisher_queue_*``: how long after publish() the broker's PUBACK for
+those messages reached the bench's own client: seconds on a loaded machine
+mean the bench's publisher, not the pipeline, is behind.
 Cost: CPU seconds each service process used per 1,000 published readings
 and its resident memory per 1,000 patients (/proc/<pid>, runtime.procstat),
 and whether every reading reached the database.
@@ -198,7 +201,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
             cpu0 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
             t_pub = time.time()
-            triggers, onsets, published = _publish(infra, patients, per_minute, args)
+            queued: list[float] = []  # seconds the bench's own MQTT client held a measured message
+            triggers, onsets, published = _publish(infra, patients, per_minute, args, queued)
             elapsed = time.time() - t_pub
             _say(f"waiting for the last alarms ({len(triggers)} expected)")
             deadline = time.time() + 90
@@ -234,6 +238,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "onset_to_console_ms": {"high": {"p50": _pct(onset_lat, 50), "p99": _pct(onset_lat, 99),
                                          "n": len(onset_lat), "rule": Rule.HEART_RATE_HIGH.value,
                                          "onset_delay_s": ONSET_DELAY_S}},
+        "publisher_queue_p50_ms": _pct([q * 1000 for q in queued], 50),
+        "publisher_queue_p99_ms": _pct([q * 1000 for q in queued], 99),
         "readings_published": 3 * published, "readings_stored": stored,
         "readings_stored_share": round(stored / max(1, 3 * published), 4),
         "cost_per_service": cost,
@@ -258,7 +264,7 @@ def _wait_stored(dsn: str, want: int, timeout_s: float) -> int:
 
 
 def _publish(
-    infra: Infra, patients: list[str], per_minute: int, args: argparse.Namespace
+    infra: Infra, patients: list[str], per_minute: int, args: argparse.Namespace, queued: list[float]
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float], int]:
     """Publish in real time. Per expected alarm (patient, onset minute): the publish time of the reading
     that completed the onset delay (trigger) and of the first tachycardic reading (onset); and the
@@ -266,6 +272,9 @@ def _publish(
     client, target = new_client(infra.mqtt_url, f"bench-pub-{uuid.uuid4().hex[:6]}", v5=infra.v5)
     client.max_inflight_messages_set(max(2000, 2 * len(patients)))
     client.max_queued_messages_set(0)
+    acked: dict[int, float] = {}  # mid -> PUBACK time
+    calls: dict[tuple[tuple[str, str], bool], float] = {}  # (key, is onset) -> publish() call time
+    client.on_publish = lambda *a: acked.__setitem__(a[2], time.time())  # (client, userdata, mid, ...)
     client.connect(target.host, target.port)
     client.loop_start()
     start_wall = datetime.now(UTC)
@@ -293,16 +302,33 @@ def _publish(
             if p in tachy and into <= 60 - ONSET_DELAY_S - 5:  # a tachycardia needs its delay inside the minute
                 hr = 145.0
                 key = (p, minute.isoformat())
+                mark = None
                 if key not in onsets:
-                    onsets[key], onset_at[key] = time.time(), now
+                    onset_at[key], mark = now, onsets
                 elif key not in triggers and _ms(now) - _ms(onset_at[key]) >= ONSET_DELAY_S * 1000:
-                    triggers[key] = time.time()  # the reading that completes the delay, in the streams' ms
-            client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
+                    mark = triggers  # the reading that completes the delay, in the streams' ms
+                if mark is not None:
+                    calls[key, mark is onsets] = time.time()
+                    info = last = client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
+                    mark[key] = float(info.mid)  # replaced by the broker's PUBACK time below
+                    continue
+            last = client.publish(telemetry_topic(f"d{p}"), _message(f"d{p}", seq, now, hr), qos=1)
         seq += 1
         next_tick += period
         time.sleep(max(0.0, next_tick - time.time()))
+    # Everything published must reach the broker before the client goes (a QoS 1 queue left in
+    # the client would be dropped and counted as lost by the pipeline).
+    last.wait_for_publish(timeout=300)
     client.disconnect()
     client.loop_stop()
+    # Latency counts from the publish() call. Under load the bench's own client may hold messages
+    # for seconds before the broker acknowledges them (its network thread starved too, so the
+    # PUBACK time is no better a start): that share is reported as publisher_queue_*.
+    for marks, is_onset in ((triggers, False), (onsets, True)):
+        for key, mid in list(marks.items()):
+            start = calls[key, is_onset]
+            queued.append(acked.get(int(mid), start) - start)
+            marks[key] = start
     return triggers, onsets, seq * len(patients)
 
 

@@ -26,14 +26,22 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from alerts import eval_labels, eval_metrics, eval_replay, eval_synthetic
+from alerts import (
+    eval_labels,
+    eval_metrics,
+    eval_monitor,
+    eval_naive,
+    eval_replay,
+    eval_synthetic,
+)
 from alerts.suppression import Evaluation
-from wire.messages import AlertCandidate
+from wire.messages import AlertCandidate, ReadingBatch
 
 BUILT_IN = {"synthetic-ward"}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """Adds ``eval`` and returns its sub-command group, so other packages can add their evaluations."""
     ev = sub.add_parser("eval", help="evaluations against ground truth")
     names = ev.add_subparsers(dest="eval_name", required=True, metavar="NAME")
     p = names.add_parser("alarms", help="alarm quality of a labelled scenario: smart vs naive threshold alarms")
@@ -50,12 +58,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--pipeline", action="store_true",
                    help="run the simulator scenario NAME through bridge and stream workers (minutes)")
     p.add_argument("--speed", type=float, default=60.0, help="--pipeline: simulated seconds per wall second")
+    p.add_argument("--monitor-averaging-s", type=float, default=10.0,
+                   help="bedside-monitor baseline: averaging of continuous vitals (default 10 s)")
+    p.add_argument("--monitor-delay-s", type=float, default=15.0,
+                   help="bedside-monitor baseline: alarm condition delay (default 15 s)")
     p.add_argument("--json", action="store_true", help="print one JSON object only")
     p.set_defaults(func=run_cli)
     cap = names.add_parser("capture", help="save the alert candidates topic to a JSONL file (for eval alarms)")
     cap.add_argument("--out", type=Path, required=True)
     cap.add_argument("--idle-s", type=float, default=10.0, help="stop after this long without a new candidate")
     cap.set_defaults(func=capture)
+    return names
 
 
 def capture(a: argparse.Namespace) -> int:
@@ -83,11 +96,11 @@ def capture(a: argparse.Namespace) -> int:
     return 0
 
 
-Loaded = tuple[list[AlertCandidate], eval_labels.ScenarioLabels, list[eval_replay.RaisedAlarm] | None]
+Loaded = tuple[list[AlertCandidate], eval_labels.ScenarioLabels, list[ReadingBatch] | None]
 
 
 def load(a: argparse.Namespace) -> Loaded:
-    """Candidates, ground truth, and naive alarms from raw readings when the run has them."""
+    """Candidates, ground truth, and the raw readings when the run has them."""
     if a.pipeline:
         from alerts.eval_pipeline import run_scenario
 
@@ -110,27 +123,45 @@ def load(a: argparse.Namespace) -> Loaded:
 
 def evaluate(
     candidates: list[AlertCandidate], labels: eval_labels.ScenarioLabels, grace: timedelta = timedelta(minutes=30),
-    ack_after_s: float = 120.0, naive_raw: list[eval_replay.RaisedAlarm] | None = None,
+    ack_after_s: float = 120.0, readings: list[ReadingBatch] | None = None,
+    monitor: eval_monitor.MonitorSettings | None = None,
 ) -> dict[str, object]:
-    """``naive_raw``: naive alarms from the raw readings; without them, from the candidate stream."""
+    """Smart alarms beside two baselines from the same run: the naive rule, and a bedside monitor.
+
+    ``readings``: the run's raw reading batches; the baselines then alarm on
+    them, otherwise on the candidate stream.
+    """
+    monitor = monitor or eval_monitor.MonitorSettings()
     evals = [Evaluation.from_candidate(c) for c in candidates]
     replay = eval_replay.Replay(ack_after_s=ack_after_s)
     for ev in sorted(evals, key=lambda e: e.window_end):
         replay.feed(ev)
-    smart = eval_metrics.quality(replay.finish(labels.end), labels, grace)
-    naive_set = naive_raw if naive_raw is not None else eval_replay.naive_alarms(evals)
+    smart_alarms = replay.finish(labels.end)
+    smart = eval_metrics.quality(smart_alarms, labels, grace)
+    if readings is not None:
+        naive_set = eval_naive.naive_from_readings(readings)
+        monitor_set = eval_monitor.monitor_from_readings(readings, monitor)
+    else:
+        naive_set = eval_replay.naive_alarms(evals)
+        monitor_set = eval_monitor.monitor_from_evaluations(evals, monitor)
     naive = eval_metrics.quality(naive_set, labels, grace)
-    out = eval_metrics.report(labels.scenario, smart, naive, labels)
-    out["naive_basis"] = "raw readings" if naive_raw is not None else "candidates"
+    mon = eval_metrics.quality(monitor_set, labels, grace)
+    out = eval_metrics.report(labels.scenario, smart, naive, labels, monitor=mon)
+    out["naive_basis"] = "raw readings" if readings is not None else "candidates"
+    out["monitor_baseline"] = {"averaging_s": monitor.averaging_s, "delay_s": monitor.delay_s,
+                               "source": "IEC 60601-2-61/-2-27 disclosure; vendor defaults 8-10 s averaging, "
+                                         "10-15 s delay (alerts/eval_monitor.py)"}
+    out["detection_vs_monitor"] = eval_metrics.delay_comparison(smart_alarms, monitor_set, labels, grace)
     return out
 
 
 def run_cli(a: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"loading scenario {a.scenario}", file=sys.stderr)
-    candidates, labels, naive_raw = load(a)
+    candidates, labels, readings = load(a)
     print(f"replaying {len(candidates)} candidates, {len(labels.events)} labelled events", file=sys.stderr)
-    result = evaluate(candidates, labels, timedelta(minutes=a.grace_min), a.ack_after_s, naive_raw)
+    monitor = eval_monitor.MonitorSettings(averaging_s=a.monitor_averaging_s, delay_s=a.monitor_delay_s)
+    result = evaluate(candidates, labels, timedelta(minutes=a.grace_min), a.ack_after_s, readings, monitor)
     result["candidates"] = len(candidates)
     result["elapsed_s"] = round(time.monotonic() - started, 2)
     if a.json:

@@ -20,7 +20,41 @@ from statistics import median
 
 from alerts.eval_labels import LabelledEvent, ScenarioLabels
 from alerts.eval_replay import RaisedAlarm
-from wire.rules import CATALOG, Rule, RuleKind
+from alerts.suppression_policy import policy_for
+from wire.rules import CATALOG, EvaluatedBy, Rule, RuleKind
+
+# The detection delay the project declares beyond a bedside monitor's, per rule,
+# from where the streams decide it (wire.rules.EvaluatedBy; docs/architecture.md):
+# - sliding (HR, SpO2, RR limits): the rule's onset delay (wire.rules, applied once)
+#   plus the 5-sample median's lag (3 of 5 samples beyond: a few seconds);
+# - window (spot vitals): the alarm delay plus the closed 1-min window and its 10-s lateness;
+# - score (NEWS2): the 1-min window plus half the 5-min median (150 s);
+# - episode (CGM): the consensus 15 min beyond the threshold before a glucose rule fires;
+# - technical: the alarm delay.
+# A monitor's own averaging and delay are already in the baseline.
+SLIDING_MEDIAN_LAG_S = 5.0
+WINDOW_S = 70.0
+NEWS2_MEDIAN_LAG_S = 150.0
+EPISODE_S = 15 * 60.0
+
+
+def declared_delay_s(rule: str) -> float:
+    try:
+        spec = CATALOG[Rule(rule)]
+    except ValueError:
+        return 0.0
+    delay = policy_for(rule).delay_s
+    match spec.evaluation:
+        case EvaluatedBy.SLIDING:
+            return (spec.onset_delay_s or 0.0) + SLIDING_MEDIAN_LAG_S
+        case EvaluatedBy.WINDOW:
+            return delay + WINDOW_S
+        case EvaluatedBy.SCORE:
+            return delay + 60.0 + NEWS2_MEDIAN_LAG_S
+        case EvaluatedBy.EPISODE:
+            return delay + EPISODE_S
+        case _:
+            return delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +115,62 @@ def quality(alarms: list[RaisedAlarm], labels: ScenarioLabels, grace: timedelta 
     )
 
 
-def report(scenario: str, smart: Quality, naive: Quality, labels: ScenarioLabels) -> dict[str, object]:
-    """The ``rpm eval alarms --json`` object: smart figures, the same prefixed ``naive_``, and the reduction."""
+def delay_comparison(
+    smart: list[RaisedAlarm], monitor: list[RaisedAlarm], labels: ScenarioLabels, grace: timedelta = timedelta(minutes=30)
+) -> dict[str, object]:
+    """Per labelled condition: detection delay from onset of the project vs the monitor baseline.
+
+    ``excess_min``: project minus monitor, per event detected by both
+    (median per condition); ``declared_min``: the declared delay of the rule
+    that raised the project's first alarm for the event (median);
+    ``within_declared``: every such event's excess is within its rule's
+    declared delay. Events the monitor missed and the project caught count as
+    passing; the reverse is listed in ``missed_by_project``.
+    """
+    clinical = [a for a in smart if is_clinical(a.rule)]
+    mon = [a for a in monitor if is_clinical(a.rule)]
+    by_condition: dict[str, dict[str, list[float]]] = {}
+    ok = True
+    missed: list[str] = []
+    for e in (x for x in labels.events if x.clinical):
+        s_hits = sorted((a for a in clinical if matches(a, e, labels, grace)), key=lambda a: a.at)
+        m_hits = sorted((a for a in mon if matches(a, e, labels, grace)), key=lambda a: a.at)
+        if not s_hits:
+            if m_hits:
+                missed.append(f"{e.patient_id}:{e.condition}")
+                ok = False
+            continue
+        row = by_condition.setdefault(e.condition, {"project": [], "monitor": [], "excess": [], "declared": []})
+        first = s_hits[0]
+        row["project"].append((first.at - e.start).total_seconds() / 60)
+        if m_hits:
+            m_delay = (m_hits[0].at - e.start).total_seconds() / 60
+            excess = row["project"][-1] - m_delay
+            declared = declared_delay_s(first.rule) / 60
+            row["monitor"].append(m_delay)
+            row["excess"].append(excess)
+            row["declared"].append(declared)
+            ok = ok and excess <= declared + 1e-9
+    conditions = {
+        c: {
+            "project_delay_min": round(median(v["project"]), 2),
+            "monitor_delay_min": round(median(v["monitor"]), 2) if v["monitor"] else None,
+            "excess_min": round(median(v["excess"]), 2) if v["excess"] else None,
+            "declared_min": round(median(v["declared"]), 2) if v["declared"] else None,
+            "within_declared": all(x <= d + 1e-9 for x, d in zip(v["excess"], v["declared"], strict=True)),
+        }
+        for c, v in sorted(by_condition.items())
+    }
+    return {"by_condition": conditions, "within_declared": ok, "missed_by_project": missed}
+
+
+def report(scenario: str, smart: Quality, naive: Quality, labels: ScenarioLabels,
+           monitor: Quality | None = None) -> dict[str, object]:
+    """The ``rpm eval alarms --json`` object: smart figures, the same prefixed ``naive_``/``monitor_``, reductions."""
     out: dict[str, object] = {"scenario": scenario, "patients": len(labels.patients) or labels.patient_count,
                               "patient_days": round(labels.patient_days, 3)}
-    for prefix, q in (("", smart), ("naive_", naive)):
+    rows = [("", smart), ("naive_", naive)] + ([("monitor_", monitor)] if monitor is not None else [])
+    for prefix, q in rows:
         out.update({
             f"{prefix}alarms": q.alarms,
             f"{prefix}alarms_per_patient_day": q.alarms_per_patient_day,
@@ -99,4 +184,7 @@ def report(scenario: str, smart: Quality, naive: Quality, labels: ScenarioLabels
     out["detected"] = smart.detected
     out["naive_detected"] = naive.detected
     out["alarm_reduction"] = round(1 - smart.alarms / naive.alarms, 4) if naive.alarms else None
+    if monitor is not None:
+        out["monitor_detected"] = monitor.detected
+        out["alarm_reduction_vs_monitor"] = round(1 - smart.alarms / monitor.alarms, 4) if monitor.alarms else None
     return out

@@ -20,8 +20,6 @@ from pathlib import Path
 from kafka import KafkaConsumer
 
 from alerts.eval_labels import ScenarioLabels, load_labels
-from alerts.eval_naive import naive_from_readings
-from alerts.eval_replay import RaisedAlarm
 from alerts.local_pipeline import Infra, Processes, wait_ready
 from wire import topics
 from wire.messages import AlertCandidate, ReadingBatch
@@ -52,8 +50,8 @@ def _streams_lag(infra: Infra) -> int | None:
 
 def run_scenario(
     scenario: str, speed: float, seed: int, idle_s: float = 30.0
-) -> tuple[list[AlertCandidate], ScenarioLabels, list[RaisedAlarm]]:
-    """The candidates, the ground truth, and naive threshold alarms from the raw readings of the same run."""
+) -> tuple[list[AlertCandidate], ScenarioLabels, list[ReadingBatch]]:
+    """The candidates, the ground truth, and the raw reading batches of the same run (for the baselines)."""
     prefix = f"e{uuid.uuid4().hex[:8]}."
     with tempfile.TemporaryDirectory(prefix="rpmeval") as tmp, Infra(Path(tmp), prefix) as infra:
         labels_path = Path(tmp) / f"{scenario}.labels.jsonl"
@@ -88,4 +86,4 @@ def run_scenario(
                     break
             consumer.close()
             _say(f"{len(cands)} candidates and {len(batches)} reading batches collected")
-        return cands, load_labels(labels_path), naive_from_readings(batches)
+        return cands, load_labels(labels_path), batches

@@ -113,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from alerts import eval_cli
 
-    eval_cli.add_parser(sub)
+    evals = eval_cli.add_parser(sub)
+    from streams import eval_cgm, eval_waveforms
+
+    eval_waveforms.add_parser(evals)
+    eval_cgm.add_parser(evals)
 
     try:
         from streams import score_cli

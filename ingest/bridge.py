@@ -41,6 +41,7 @@ from runtime.health import Health
 from runtime.mqtt import new_client
 from wire import topics
 from wire.messages import DeadLetterReason
+from wire.packed import pack, partition_of
 from wire.topics import parse_device_topic
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,54 @@ IDLE_POLL_S = 0.002
 
 @dataclass(slots=True)
 class Pending:
-    """One Kafka record on its way, tied to the MQTT message it came from."""
+    """One Kafka record on its way, tied to the MQTT message(s) it came from."""
 
-    entry: Entry
+    entry: Entry | None  # None for a packed record (``entries``)
     topic: str
     key: bytes | None
     value: bytes
     readings: int
     reason: DeadLetterReason | None  # set for a dead letter
     attempts: int = 0
+    entries: list[Entry] | None = None  # a packed record: one confirmation per batch it carries
+    partition: int = -1  # explicit partition (packed records), else by key
+
+
+@dataclass(slots=True)
+class _Pack:
+    """Accepted batches of one pack group waiting to go out as one packed record."""
+
+    values: list[bytes]
+    keys: list[str]  # patient of each batch
+    entries: list[Entry]
+    since: float  # monotonic time of the first batch
+    nbytes: int = 0  # sum of the values' sizes
+
+
+# A pack goes out once it holds this much, whatever its count: waveform batches
+# are up to the 256 KiB payload limit each, and a packed record must stay under
+# Kafka's default 1 MB message limit (message.max.bytes / max.message.bytes).
+PACK_MAX_BYTES = 512 * 1024
+
+
+def _split(p: _Pack) -> list[_Pack]:
+    """The pack as records of at most PACK_MAX_BYTES each (or one batch, if a batch alone is larger).
+
+    Batches that waited before the partition count was known are regrouped in
+    one go and may exceed the limit together."""
+    if p.nbytes <= PACK_MAX_BYTES:
+        return [p]
+    out = [_Pack([], [], [], p.since)]
+    for value, key, entry in zip(p.values, p.keys, p.entries, strict=True):
+        cur = out[-1]
+        if cur.values and cur.nbytes + len(value) > PACK_MAX_BYTES:
+            cur = _Pack([], [], [], p.since)
+            out.append(cur)
+        cur.values.append(value)
+        cur.keys.append(key)
+        cur.entries.append(entry)
+        cur.nbytes += len(value)
+    return out
 
 
 class Bridge:
@@ -85,6 +125,10 @@ class Bridge:
         names = {k: t.name for k, t in topics.kafka_topics(settings.topic_prefix).items()}
         self.dest_topic = {Dest.READINGS: names[topics.READINGS], Dest.DEVICE_STATUS: names[topics.DEVICE_STATUS]}
         self.dead_topic = names[topics.DEAD_LETTER]
+        self.packed_topic = names[topics.READINGS_PACKED]
+        self._packs: dict[int, _Pack] = {}  # packed-readings partition -> batches waiting
+        self._pack_partitions: int | None = None  # known from the cluster's metadata
+        self._pack_lock = threading.Lock()
         self.buckets = (
             TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst) if settings.rate_limit_per_s > 0 else None
         )
@@ -124,7 +168,7 @@ class Bridge:
         return client
 
     def filters(self) -> list[str]:
-        fs = [topics.TELEMETRY_FILTER, topics.STATUS_FILTER]
+        fs = [topics.TELEMETRY_FILTER, topics.STATUS_FILTER, topics.WAVEFORM_FILTER]
         g = self.s.mqtt_shared_group
         return [f"$share/{g}/{f}" for f in fs] if g else fs
 
@@ -171,19 +215,63 @@ class Bridge:
         self._send_all(msg, outcome)
 
     def _send_all(self, msg: Inbound, outcome: Outcome) -> None:
-        n = len(outcome.accepted) + len(outcome.dead)
+        readings = [f for f in outcome.accepted if f.dest is Dest.READINGS]
+        # Each readings record also travels packed (wire.packed): the message waits for both.
+        n = len(outcome.accepted) + len(outcome.dead) + len(readings)
         entry = self.tracker.add(msg.mid, msg.qos, msg.generation, msg.received_mono, n)
         for f in outcome.accepted:
             self._produce(Pending(entry, self.dest_topic[f.dest], f.key.encode(), f.value, f.readings, None))
         for d in outcome.dead:
             key = d.device_id.encode() if d.device_id else None
             self._produce(Pending(entry, self.dead_topic, key, d.model_dump_json().encode(), 0, d.reason))
+        if readings:
+            now = time.monotonic()
+            n_part = self._pack_partitions
+            with self._pack_lock:
+                for f in readings:
+                    # Until the partition count is known, batches wait under -1 (regrouped then).
+                    part = partition_of(f.key, n_part) if n_part else -1
+                    p = self._packs.get(part)
+                    if p is None:
+                        p = self._packs[part] = _Pack([], [], [], now)
+                    p.values.append(f.value)
+                    p.keys.append(f.key)
+                    p.entries.append(entry)
+                    p.nbytes += len(f.value)
+            if n_part:
+                self._flush_packs(now)
         self.kafka.poll(0)
+
+    def _flush_packs(self, now: float, force: bool = False) -> None:
+        """Produce the packs that are full or old enough (``RPM_PACK_LINGER_S``, ``RPM_PACK_MAX``)."""
+        n_part = self._pack_partitions
+        if n_part is None:
+            n_part = self._pack_partitions = self.kafka.partitions(self.packed_topic, 0.5)
+            if n_part is None:
+                return  # the batches wait (their messages stay unacknowledged) until the cluster answers
+        due: list[tuple[int, _Pack]] = []
+        with self._pack_lock:
+            early = self._packs.pop(-1, None)
+            if early is not None:
+                for value, key, e in zip(early.values, early.keys, early.entries, strict=True):
+                    p = self._packs.setdefault(partition_of(key, n_part), _Pack([], [], [], early.since))
+                    p.values.append(value)
+                    p.keys.append(key)
+                    p.entries.append(e)
+                    p.nbytes += len(value)
+            for part, p in list(self._packs.items()):
+                if (force or len(p.values) >= self.s.pack_max or p.nbytes >= PACK_MAX_BYTES
+                        or now - p.since >= self.s.pack_linger_s):
+                    due.append((part, self._packs.pop(part)))
+        for part, whole in due:
+            for p in _split(whole):
+                self._produce(Pending(None, self.packed_topic, b"p%d" % part, pack(p.values), 0, None,
+                                      entries=p.entries, partition=part))
 
     # ------------------------------------------------------------ Kafka side
     def _produce(self, p: Pending) -> None:
         p.attempts += 1
-        self.kafka.produce(p.topic, p.key, p.value, functools.partial(self._delivered, p))
+        self.kafka.produce(p.topic, p.key, p.value, functools.partial(self._delivered, p), p.partition)
 
     def _delivered(self, p: Pending, err: ck.KafkaError | None, _m: object = None) -> None:
         if err is not None:
@@ -205,8 +293,10 @@ class Bridge:
             self.metrics.forwarded.inc(p.readings)
         else:
             self.metrics.dead[p.reason].inc()
-        for rel in self.tracker.confirm(p.entry):
-            self._release(rel)
+        for e in p.entries if p.entries is not None else (p.entry,):
+            assert e is not None
+            for rel in self.tracker.confirm(e):
+                self._release(rel)
 
     def _release(self, rel: Release) -> None:
         if rel.ack:
@@ -263,6 +353,8 @@ class Bridge:
         # the callbacks of the last messages of a burst within a few ms.
         self.kafka.poll(0)
         now = time.monotonic()
+        if self._packs:
+            self._flush_packs(now)
         if now - self._housekept < 0.1:
             return
         self._housekept = now
@@ -284,6 +376,7 @@ class Bridge:
     def shutdown(self, flush_s: float = 5.0) -> None:
         # Let in-flight records complete so their messages get acknowledged;
         # whatever is still unconfirmed stays unacknowledged and is redelivered.
+        self._flush_packs(time.monotonic(), force=True)
         left = self.kafka.flush(flush_s)
         for rel in self.tracker.release_ready():
             self._release(rel)

@@ -92,10 +92,15 @@ class KafkaOut:
             self.reachable = True
             self.last_success = time.monotonic()
 
-    def produce(self, topic: str, key: bytes | None, value: bytes, on_delivery: DeliveryCallback) -> None:
+    def produce(
+        self, topic: str, key: bytes | None, value: bytes, on_delivery: DeliveryCallback, partition: int = -1
+    ) -> None:
         while True:
             try:
-                self.producer.produce(topic, value, key, on_delivery=on_delivery)
+                if partition < 0:
+                    self.producer.produce(topic, value, key, on_delivery=on_delivery)
+                else:
+                    self.producer.produce(topic, value, key, partition=partition, on_delivery=on_delivery)
                 return
             except BufferError:
                 # librdkafka's local queue is full: serve callbacks until there is room.
@@ -114,6 +119,15 @@ class KafkaOut:
         if ok:
             self.delivered()
         return ok
+
+    def partitions(self, topic: str, timeout_s: float = 1.0) -> int | None:
+        """How many partitions the topic has (None while the cluster cannot tell)."""
+        try:
+            md = self.producer.list_topics(topic, timeout=timeout_s)
+        except ck.KafkaException:
+            return None
+        t = md.topics.get(topic)
+        return len(t.partitions) if t is not None and t.error is None and t.partitions else None
 
     def flush(self, timeout_s: float) -> int:
         return int(self.producer.flush(timeout_s))

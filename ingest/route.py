@@ -12,10 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.ratelimit import TokenBuckets
-from ingest.validate import Limits, Outcome, dead_letter, validate_status, validate_telemetry
+from ingest.validate import (
+    Limits,
+    Outcome,
+    dead_letter,
+    validate_status,
+    validate_telemetry,
+    validate_waveform,
+)
 from storage.registry import AssignmentSnapshot
 from wire.messages import DeadLetter, DeadLetterReason
-from wire.topics import STATUS_SUFFIX, TELEMETRY_SUFFIX, parse_device_topic
+from wire.topics import (
+    STATUS_SUFFIX,
+    TELEMETRY_SUFFIX,
+    WAVEFORM_SUFFIX,
+    parse_device_topic,
+)
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs microseconds per message
@@ -42,10 +54,13 @@ def route(
     if buckets is not None and not buckets.allow(device or msg.topic, msg.received_mono):
         return _one_dead(msg, DeadLetterReason.RATE_LIMITED,
                          f"device over {buckets.rate:g} msg/s (burst {buckets.burst:g})", device)
-    if parsed is None or parsed[1] not in (TELEMETRY_SUFFIX, STATUS_SUFFIX):
-        return _one_dead(msg, DeadLetterReason.TOPIC_MISMATCH, f"{msg.topic!r} is not a device telemetry or status topic", device)
+    if parsed is None or parsed[1] not in (TELEMETRY_SUFFIX, STATUS_SUFFIX, WAVEFORM_SUFFIX):
+        return _one_dead(msg, DeadLetterReason.TOPIC_MISMATCH,
+                         f"{msg.topic!r} is not a device telemetry, status or waveform topic", device)
     if parsed[1] == STATUS_SUFFIX:
         return validate_status(msg.topic, msg.payload, msg.received_at, registry, limits)
+    if parsed[1] == WAVEFORM_SUFFIX:
+        return validate_waveform(msg.topic, msg.payload, msg.received_at, registry, limits)
     return validate_telemetry(msg.topic, msg.payload, msg.received_at, registry, limits)
 
 

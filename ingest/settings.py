@@ -39,6 +39,12 @@ class BridgeSettings(RpmSettings, MqttConn, KafkaConn, DbConn):
         default=5.0, gt=0, description="not ready when a message waits longer than this for Kafka"
     )
 
+    pack_linger_s: float = Field(
+        default=0.1, ge=0, le=1,
+        description="collect accepted batches of a partition this long into one packed record (wire.packed)",
+    )
+    pack_max: int = Field(default=200, ge=1, le=10_000, description="batches per packed record at most")
+
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
     max_future_skew_s: float = Field(default=300.0, gt=0)
     late_horizon_s: float = Field(default=7 * 86400.0, gt=0)

@@ -25,8 +25,21 @@ import orjson
 from pydantic import ValidationError
 
 from storage.registry import AssignmentSnapshot
-from wire.messages import DeadLetter, DeadLetterReason, DeviceStatus, ReadingBatch, Telemetry
-from wire.topics import STATUS_SUFFIX, TELEMETRY_SUFFIX, parse_device_topic
+from wire.messages import (
+    DeadLetter,
+    DeadLetterReason,
+    DeviceStatus,
+    ReadingBatch,
+    Telemetry,
+    Waveform,
+    WaveformSnippet,
+)
+from wire.topics import (
+    STATUS_SUFFIX,
+    TELEMETRY_SUFFIX,
+    WAVEFORM_SUFFIX,
+    parse_device_topic,
+)
 from wire.units import UNITS
 
 R = DeadLetterReason
@@ -238,4 +251,61 @@ def validate_status(
     # of devices registered elsewhere would be dead-lettered again on every
     # fresh subscription.
     out.accepted.append(Forward(Dest.DEVICE_STATUS, status.device_id, status.model_dump_json().encode()))
+    return out
+
+
+def validate_waveform(
+    topic: str, payload: bytes, received_at: datetime, registry: AssignmentSnapshot, limits: Limits
+) -> Outcome:
+    """A device's waveform snippet (``wire.messages.Waveform``) -> one readings record with the snippet.
+
+    Same boundary rules as telemetry: payload size, schema (which bounds the
+    snippet to 60 s / 30,000 finite samples), topic/device match, registered
+    device, time bounds on the first and last sample, assigned to a patient
+    when measured. A waveform is one unit: any failure dead-letters all of it.
+    """
+    out = Outcome()
+    topic_device = _topic_device(topic, WAVEFORM_SUFFIX)
+
+    def reject(reason: DeadLetterReason, detail: str, device_id: str | None = topic_device) -> Outcome:
+        out.dead.append(dead_letter(reason, detail, payload, received_at, topic, device_id))
+        return out
+
+    if len(payload) > limits.max_payload_bytes:
+        return reject(R.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes > {limits.max_payload_bytes}")
+    try:
+        msg = Waveform.model_validate_json(payload)
+    except ValidationError:
+        obj, reason, detail = _parse_slow(payload)
+        if obj is None:
+            assert reason is not None
+            return reject(reason, detail)
+        try:
+            msg = Waveform.model_validate(obj)
+        except ValidationError as e:
+            return reject(R.SCHEMA_VIOLATION, _schema_detail(e))
+    if topic_device != msg.device_id:
+        return reject(R.TOPIC_MISMATCH, f"device_id {msg.device_id!r} published on {topic!r}")
+    if msg.device_id not in registry.devices:
+        return reject(R.UNKNOWN_DEVICE, f"device {msg.device_id!r} is not registered", msg.device_id)
+    end = msg.t0 + timedelta(seconds=len(msg.samples) / msg.fs_hz)
+    if end > received_at + limits.max_future_skew:
+        return reject(R.FUTURE_TIMESTAMP, f"snippet ends {end.isoformat()}, ahead of receive time "
+                      f"{received_at.isoformat()}", msg.device_id)
+    if msg.t0 < received_at - limits.late_horizon:
+        return reject(R.TOO_LATE, f"t0={msg.t0.isoformat()} older than horizon {limits.late_horizon}", msg.device_id)
+    patient = registry.patient_at(msg.device_id, msg.t0)
+    if patient is None:
+        return reject(R.UNASSIGNED_DEVICE, f"device {msg.device_id!r} not assigned at {msg.t0.isoformat()}",
+                      msg.device_id)
+    snippet = WaveformSnippet(kind=msg.kind, t=msg.t0, fs_hz=msg.fs_hz, samples=msg.samples, adc_bits=msg.adc_bits)
+    # A device counts waveforms apart from telemetry; the record's seq is
+    # -(waveform seq + 1) so the worker's message dedup (device, seq, sent_at)
+    # never takes a waveform for the telemetry message of the same instant.
+    batch = ReadingBatch(
+        patient_id=patient, device_id=msg.device_id, seq=-(msg.seq + 1), sent_at=msg.sent_at, received_at=received_at,
+        readings=(), waveforms=(snippet,), device_kind=registry.device_kinds.get(msg.device_id),
+        spo2_scale=2 if registry.spo2_scales.get(patient) == 2 else 1,
+    )
+    out.accepted.append(Forward(Dest.READINGS, patient, batch.model_dump_json().encode()))
     return out

@@ -1,8 +1,9 @@
 """Stream worker throughput: readings/s through Faust vs the pure core on the same records.
 
-Records are bedside-monitor batches (HR, SpO2, RR at 1 Hz, one record per
-``--batch-s`` seconds per patient) produced to a readings topic on the Kafka
-mock before the measured runs. Three rates on the same records, one core each:
+Records are bedside-monitor batches (HR, SpO2, RR at 1 Hz, one batch per
+``--batch-s`` seconds per patient), packed per partition and time step as
+the bridge packs them (wire.packed), produced to the packed readings topic
+on the Kafka mock before the measured runs. Three rates on the same records, one core each:
 
 * value: the real worker (``rpm streams``: dedup, quality, windows, NEWS2,
   state changelog, outputs), from its first to its last record, per CPU
@@ -39,6 +40,7 @@ from streams.config import CoreConfig
 from streams.decode import decode
 from wire import topics
 from wire.messages import DeviceKind, Reading, ReadingBatch
+from wire.packed import pack, partition_of
 from wire.units import ReadingType as RT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,13 +104,24 @@ def pure_core(records: list[tuple[bytes, bytes]], partitions: int) -> tuple[floa
     return readings / seconds, peak / 1e6 / patients * 1000
 
 
-def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+def packed(records: list[tuple[bytes, bytes]], patients: int, partitions: int) -> list[tuple[int, bytes]]:
+    """The records as the bridge packs them (wire.packed): per time step, one record per partition."""
+    out = []
+    for at in range(0, len(records), patients):
+        by_part: dict[int, list[bytes]] = {}
+        for key, value in records[at:at + patients]:
+            by_part.setdefault(partition_of(key.decode(), partitions), []).append(value)
+        out += [(part, pack(values)) for part, values in sorted(by_part.items())]
+    return out
+
+
+def _produce(bootstrap: str, topic: str, records: list[tuple[int, bytes]]) -> None:
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, api_version=(2, 3, 0), acks=1, linger_ms=20,
                              batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
-    for key, value in records:
-        producer.send(topic, key=key, value=value)
+    for part, value in records:
+        producer.send(topic, value=value, partition=part)
     producer.flush()
     producer.close()
 
@@ -182,10 +195,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         prefix = f"bench{os.getpid()}."
         kafka.create_topics(topics.all_topics(prefix, args.partitions))
-        readings_topic = f"{prefix}{topics.READINGS}"
-        _produce(kafka.bootstrap, readings_topic, records)
-        _log("produced; no-op Faust agent ...")
-        noop_records = noop_faust(kafka.bootstrap, readings_topic, args.partitions, len(records))
+        readings_topic = f"{prefix}{topics.READINGS_PACKED}"
+        packs = packed(records, args.patients, args.partitions)
+        _produce(kafka.bootstrap, readings_topic, packs)
+        _log(f"produced {len(packs)} packed records; no-op Faust agent ...")
+        noop_records = noop_faust(kafka.bootstrap, readings_topic, args.partitions, len(packs))
         _log(f"no-op Faust: {noop_records:,.0f} records/s; stream worker ...")
         wall_rate, worker_rate, rss = faust_worker(kafka.bootstrap, prefix, args.partitions, len(records), readings)
         _log(f"worker: {worker_rate:,.0f} readings per CPU second ({wall_rate:,.0f} per wall second)")
@@ -199,9 +213,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "worker_wall_readings_per_s": round(wall_rate),
         "worker_cpu_us_per_reading": round(1e6 / worker_rate, 2),
         "noop_faust_records_per_s": round(noop_records),
-        "noop_faust_readings_per_s": round(noop_records * per_record),
-        "readings_per_record": per_record,
-        "records": len(records),
+        "noop_faust_readings_per_s": round(noop_records * readings / len(packs)),
+        "readings_per_batch": per_record,
+        "batches_per_packed_record": round(len(records) / len(packs), 1),
+        "batches": len(records),
+        "packed_records": len(packs),
         "patients": args.patients,
         "core_peak_mb_per_1000_patients": round(state_mb, 2),
         "worker_peak_rss_mb": round(rss, 1),

@@ -114,12 +114,46 @@ def _looks_like_data(row: list[str]) -> bool:
     return True
 
 
-def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
-    """Read a (time, glucose) CSV. Unit: ``unit`` argument, else header hint, else values."""
+_ID_NAMES = {"id", "subject", "subject id", "patient", "patient id", "ptid", "person id", "user id"}
+_MISSING = {"na", "nan", "null", "none", "-"}
+
+# CGM out-of-range markers. Dexcom (G6/G7) reports 40-400 mg/dL and "Low"/"High"
+# beyond; FreeStyle Libre reports 40-500 with "LO"/"HI". The marker is replaced
+# by a value just beyond the reportable range so the reading still counts in
+# time below/above range (dropping it would hide the most extreme readings);
+# the count is reported. The high value is the lower of the two ranges' edges
+# plus one: a conservative "above 400" that still counts as > 250.
+LOW_MARKERS = {"low", "lo", "below 40", "<40"}
+HIGH_MARKERS = {"high", "hi", "above 400", ">400", "above 500", ">500"}
+LOW_MARKER_MG_DL = 39.0
+HIGH_MARKER_MG_DL = 401.0
+
+
+@dataclass(frozen=True, slots=True)
+class CgmSubject:
+    subject: str
+    file: CgmFile
+    low_markers: int
+    high_markers: int
+
+
+def _is_id_name(name: str) -> bool:
+    return _norm(name) in _ID_NAMES
+
+
+def read_cgm_subjects(path: Path, unit: GlucoseUnit | None = None) -> list[CgmSubject]:
+    """Read a CGM CSV: (time, glucose), optionally with a subject id column (research data sets).
+
+    Unit: ``unit`` argument, else header hint, else values (decided over the
+    whole file, not per subject). Rows without a reading (vendor event rows,
+    ``NA``) are counted and skipped; ``Low``/``High`` markers become 39 and 401
+    mg/dL (see ``LOW_MARKERS``). Subjects keep their order of first appearance.
+    """
     rows = _rows(path)
     first_line, header = rows[0]
     time_col = next((i for i, h in enumerate(header) if _is_time_name(h)), None)
-    glucose_col = next((i for i, h in enumerate(header) if _is_glucose_name(h)), None)
+    glucose_col = next((i for i, h in enumerate(header) if _is_glucose_name(h) or _norm(h) == "gl"), None)
+    id_col = next((i for i, h in enumerate(header) if _is_id_name(h)), None)
     if time_col is not None and glucose_col is not None:
         data = rows[1:]
         hint = _norm(header[glucose_col])
@@ -131,30 +165,38 @@ def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
     else:
         raise CsvFormatError(
             f"{path}: line {first_line}: need a time column (time/timestamp/date...) and a "
-            f"glucose column (glucose/value/sgv...); found {header}"
+            f"glucose column (glucose/gl/value/sgv...); found {header}"
         )
     if not data:
         raise CsvFormatError(f"{path}: no data rows")
 
-    points: list[tuple[datetime, float]] = []
-    blank = 0
+    points: dict[str, list[tuple[datetime, float | None]]] = {}
+    blank: dict[str, int] = {}
+    lows: dict[str, int] = {}
+    highs: dict[str, int] = {}
+    need = max(time_col, glucose_col, id_col if id_col is not None else 0)
     for line, row in data:
-        if max(time_col, glucose_col) >= len(row):
+        if need >= len(row):
             raise CsvFormatError(f"line {line}: too few columns")
-        if not row[glucose_col]:
-            blank += 1  # event rows (calibrations, alerts) in vendor exports carry no reading
+        subject = row[id_col] if id_col is not None else ""
+        points.setdefault(subject, [])
+        cell = row[glucose_col]
+        if not cell or cell.lower() in _MISSING or row[time_col].lower() in _MISSING | {""}:
+            blank[subject] = blank.get(subject, 0) + 1  # event rows (calibrations, alerts) carry no reading
             continue
-        if row[glucose_col].lower() in {"low", "high"}:
-            # Dropping these would hide the most extreme readings from TBR/TAR.
-            raise CsvFormatError(
-                f"line {line}: {row[glucose_col]!r} is a sensor out-of-range marker; "
-                "replace it with a number (e.g. 39 or 401) or remove the row deliberately"
-            )
-        value = _number(row[glucose_col], line, "glucose")
+        marker = cell.lower()
+        if marker in LOW_MARKERS or marker in HIGH_MARKERS:
+            # None: filled in once the unit is known (the marker value is mg/dL).
+            counter = lows if marker in LOW_MARKERS else highs
+            counter[subject] = counter.get(subject, 0) + 1
+            points[subject].append((parse_time(row[time_col], line), -1.0 if marker in LOW_MARKERS else None))
+            continue
+        value = _number(cell, line, "glucose")
         if value <= 0:
             raise CsvFormatError(f"line {line}: glucose {value} must be positive")
-        points.append((parse_time(row[time_col], line), value))
-    if not points:
+        points[subject].append((parse_time(row[time_col], line), value))
+    numeric = [v for pts in points.values() for _, v in pts if v is not None and v > 0]
+    if not numeric and not any(points.values()):
         raise CsvFormatError(f"{path}: no glucose values")
 
     chosen: GlucoseUnit
@@ -164,16 +206,39 @@ def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
     elif header_unit is not None:
         chosen, source = header_unit, "header"
     else:
-        low = all(v < MMOL_DETECTION_LIMIT for _, v in points)
+        low = bool(numeric) and all(v < MMOL_DETECTION_LIMIT for v in numeric)
         chosen, source = ("mmol/L" if low else "mg/dL"), "values"
-    try:
-        samples = tuple(
-            GlucoseSample(at=t, mg_dl=mmol_l_to_mg_dl(v) if chosen == "mmol/L" else v)
-            for t, v in points
-        )
-    except ValueError as exc:
-        raise CsvFormatError(f"{path}: implausible glucose for unit {chosen}: {exc}") from exc
-    return CgmFile(samples=samples, unit=chosen, unit_source=source, skipped_blank_rows=blank)
+
+    def mg_dl(v: float | None) -> float:
+        if v is None:
+            return HIGH_MARKER_MG_DL
+        if v < 0:
+            return LOW_MARKER_MG_DL
+        return mmol_l_to_mg_dl(v) if chosen == "mmol/L" else v
+
+    out: list[CgmSubject] = []
+    for subject, pts in points.items():
+        if not pts:
+            continue
+        try:
+            samples = tuple(GlucoseSample(at=t, mg_dl=mg_dl(v)) for t, v in pts)
+        except ValueError as exc:
+            raise CsvFormatError(f"{path}: implausible glucose for unit {chosen}: {exc}") from exc
+        f = CgmFile(samples=samples, unit=chosen, unit_source=source, skipped_blank_rows=blank.get(subject, 0))
+        out.append(CgmSubject(subject=subject, file=f, low_markers=lows.get(subject, 0),
+                              high_markers=highs.get(subject, 0)))
+    if not out:
+        raise CsvFormatError(f"{path}: no glucose values")
+    return out
+
+
+def read_cgm_csv(path: Path, unit: GlucoseUnit | None = None) -> CgmFile:
+    """A single-subject CGM CSV (see :func:`read_cgm_subjects`); several subject ids are an error."""
+    subjects = read_cgm_subjects(path, unit)
+    if len(subjects) > 1:
+        names = ", ".join(s.subject for s in subjects[:5])
+        raise CsvFormatError(f"{path}: {len(subjects)} subjects ({names}...); choose one with --id")
+    return subjects[0].file
 
 
 def read_ppg_csv(path: Path, column: str | None = None) -> list[float]:

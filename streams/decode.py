@@ -57,6 +57,29 @@ def decode(raw: bytes) -> Batch:
     return from_model(ReadingBatch.model_validate_json(raw))  # pydantic.ValidationError is a ValueError
 
 
+def decode_packed(raw: bytes) -> tuple[list[Batch], int]:
+    """The batches of a packed record (wire.packed) and how many of them were invalid.
+
+    One bad batch costs only itself; a record that is not a packed envelope at
+    all raises ValueError."""
+    j = orjson.loads(raw)  # JSONDecodeError is a ValueError
+    if type(j) is not dict or j.get("v") != 1 or type(batches := j.get("batches")) is not list:
+        raise ValueError("not a packed readings record")
+    out: list[Batch] = []
+    bad = 0
+    for b in batches:
+        try:
+            out.append(_fast(b))
+            continue
+        except (_Unrecognised, KeyError, TypeError, ValueError, OverflowError):
+            pass
+        try:  # the model decides, on exactly the JSON the bridge wrote
+            out.append(from_model(ReadingBatch.model_validate_json(orjson.dumps(b))))
+        except ValueError:
+            bad += 1
+    return out, bad
+
+
 def _ms(s: str) -> int:
     if _TIME.fullmatch(s) is None:
         raise _Unrecognised

@@ -15,17 +15,21 @@ analytics -> close windows due by event time.
 
 from __future__ import annotations
 
-from streams import glucose_stream, signal_loss, sliding_alarms, stats, windows
+from streams import (
+    glucose_stream,
+    signal_loss,
+    sliding_alarms,
+    waveform_stream,
+    windows,
+)
 from streams.batch import Batch, Samples, from_model
 from streams.candidates import Outputs
 from streams.config import CoreConfig
-from streams.ppg import estimate_heart_rate
 from streams.quality import MOTION_BITS, PROBE_OFF_BITS
 from streams.sliding_alarms import SLIDING_VITALS
 from streams.state import History, Live, SlidingVital
 from streams.vitals import NEWS2_PARAMETER, OBSERVATIONS
-from wire.derived import WaveformHeartRate
-from wire.messages import DeviceKind, ReadingBatch, WaveformSnippet
+from wire.messages import DeviceKind, ReadingBatch
 from wire.units import UNITS, ReadingType
 
 GLUCOSE = ReadingType.GLUCOSE
@@ -57,20 +61,6 @@ def _any_valid(rt: ReadingType, g: Samples) -> bool:
     return any(v != 0 and not b & PROBE_OFF_BITS and lo <= v <= hi for v, b in zip(g.v, g.bits, strict=True))
 
 
-def _waveform(batch: Batch, w: WaveformSnippet, out: Outputs) -> tuple[int, float] | None:
-    end_ms = stats.to_ms(w.t) + int(len(w.samples) / w.fs_hz * 1000)
-    try:
-        r = estimate_heart_rate(w.samples, w.fs_hz)
-        hr, reason, good, n = r.hr_bpm, r.reason, r.n_good_windows, len(r.windows)
-    except ValueError as e:  # e.g. a sampling rate too low for +-2 bpm
-        hr, reason, good, n = None, str(e), 0, 0
-    out.scores.append(WaveformHeartRate(at=stats.to_dt(end_ms), device_id=batch.device_id, waveform=w.kind,
-                                        hr_bpm=hr, reason=reason, good_windows=good, windows=n))
-    if hr is None or not UNITS[ReadingType.HEART_RATE].plausible_min <= hr <= UNITS[ReadingType.HEART_RATE].plausible_max:
-        return None
-    return end_ms, round(hr, 1)
-
-
 def process(
     live: Live, hist: History, batch: Batch | ReadingBatch, partition: int, cfg: CoreConfig, seen_tick_ms: int = 0
 ) -> Outputs:
@@ -94,11 +84,11 @@ def process(
         out.hist_dirty = True
 
     lateness = cfg.allowed_lateness_ms
-    derived_hr = [x for w in batch.waveforms if (x := _waveform(batch, w, out)) is not None]
-    any_valid = bool(derived_hr)
+    if batch.waveforms:
+        # Heart rate from the snippets joins the batch's HR readings (windows and real-time alarms alike).
+        waveform_stream.add_heart_rate(live, batch, out)
+    any_valid = False
     glucose: list[tuple[int, float]] = []
-    for t_ms, hr in derived_hr:
-        out.accepted += windows.add(live, ReadingType.HEART_RATE.value, t_ms, hr, 0, dev, arrival_ms, lateness)
     # One reading type at a time (order only matters within a type, see streams.batch).
     for rt, g in batch.groups.items():
         if g.flagged:

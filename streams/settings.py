@@ -27,7 +27,9 @@ class StreamSettings(RpmSettings, KafkaConn, DbConn):
     )
     partitions: int = Field(default=8, ge=1)
     state_flush_s: float = Field(
-        default=1.0, ge=0,
+        # Each flush re-encodes every changed patient's open windows: at 2,000 patients and 1 s
+        # that was ~28 % of the worker (py-spy under rpm bench e2e); a crash replays <= this long.
+        default=5.0, ge=0,
         description="write changed patient states to the changelog this often; input records are acknowledged "
         "(committable) only after the write that covers them",
     )

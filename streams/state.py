@@ -92,6 +92,9 @@ class Live:
     motion_ms: list[int] = field(default_factory=list)  # motion / low-perfusion flag times
     signal: dict[str, SignalClock] = field(default_factory=dict)  # device kind -> clock
     sliding: dict[str, SlidingVital] = field(default_factory=dict)  # vital -> real-time alarm state
+    # waveform kind -> recent 8-s window verdicts [start_ms, end_ms, hr|-1, quality, ECG pause_s|-1 or PPG pulse 1|0]
+    # (streams.waveform_stream fuses PPG with ECG across messages)
+    waves: dict[str, list[list[float]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -141,7 +144,7 @@ def encode(state: Live | History) -> bytes:
     }
     return orjson.dumps({"partition": state.partition, "devices": state.devices, "kinds": state.kinds,
                          "recent": state.recent, "vitals": vitals, "motion_ms": state.motion_ms,
-                         "signal": state.signal, "sliding": state.sliding})
+                         "signal": state.signal, "sliding": state.sliding, "waves": state.waves})
 
 
 def decode_live(raw: bytes) -> Live:
@@ -161,7 +164,7 @@ def decode_live(raw: bytes) -> Live:
                                   {rule: Run(**run) for rule, run in sv["runs"].items()})
                for name, sv in j.get("sliding", {}).items()}
     return Live(j["partition"], j["devices"], j["kinds"], j["recent"], vitals, j["motion_ms"],
-                {k: SignalClock(**c) for k, c in j["signal"].items()}, sliding)
+                {k: SignalClock(**c) for k, c in j["signal"].items()}, sliding, j.get("waves", {}))
 
 
 def _summary(j: dict[str, Any]) -> Summary:

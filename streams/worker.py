@@ -1,7 +1,8 @@
 """Faust worker: the thin driver around streams.engine.
 
-One agent consumes two co-partitioned topics: reading batches (keyed by
-patient) and tick records. A timer on each worker sends a tick carrying its
+One agent consumes two co-partitioned topics: packed reading batches
+(wire.packed: many device messages per record, grouped so that a patient
+always lands on the same partition) and tick records. A timer on each worker sends a tick carrying its
 wall-clock time to every ticks partition it owns; the agent handles tick n
 like any record of partition n, so wall-clock work (closing windows of quiet
 sensors, signal loss, daily glucose metrics) runs in a stream event and may
@@ -32,9 +33,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from runtime import health, heartbeat
 from streams import engine
+from streams.batch import Batch
 from streams.candidates import Outputs
 from streams.clock import PartitionInput, input_watermark_ms
-from streams.decode import decode
+from streams.decode import decode_packed
 from streams.settings import StreamSettings
 from streams.state import Live
 from streams.table_state import StateStore
@@ -106,7 +108,8 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     app.transport.Consumer = _PromptFetchConsumer  # type: ignore[misc]  # faust's documented override point
     cfg = s.core()
     ticks_name = names[topics.STREAM_TICKS]
-    source = app.topic(names[topics.READINGS], ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]
+    # Packed readings (wire.packed): many device messages per record, Faust's cost is per record.
+    source = app.topic(names[topics.READINGS_PACKED], ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     ticks = app.topic(ticks_name, partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     features = app.topic(names[topics.FEATURES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
     scores = app.topic(names[topics.SCORES], partitions=s.partitions, **RAW)  # type: ignore[arg-type]
@@ -117,7 +120,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
                                  value_type=bytes, partitions=s.partitions))
     m = Metrics(registry)
     inputs: dict[int, PartitionInput] = {}  # readings partition -> how far it was processed
-    readings_name = names[topics.READINGS]
+    readings_name = names[topics.READINGS_PACKED]
 
     async def publish(pid: str, out: Outputs, live: Live) -> None:
         key = pid.encode()
@@ -134,16 +137,24 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             await cands.send(key=key, value=c.model_dump_json().encode())
             m.candidates.labels(c.rule, c.status.value).inc()
 
-    async def on_batch(partition: int, offset: int, value: bytes) -> None:
+    async def on_packed(partition: int, offset: int, value: bytes) -> None:
         try:
-            batch = decode(value)
+            batches, bad = decode_packed(value)
         except ValueError:
             m.bad.inc()
-            log.error("unparseable readings record", extra={"partition": partition})
+            log.error("unparseable packed readings record", extra={"partition": partition})
             return
+        if bad:
+            m.bad.inc(bad)
+            log.error("invalid reading batches in a packed record", extra={"partition": partition, "bad": bad})
+        p_in = inputs.setdefault(partition, PartitionInput())
+        for batch in batches:
+            await on_batch(partition, offset, batch, p_in)
+
+    async def on_batch(partition: int, offset: int, batch: Batch, p_in: PartitionInput) -> None:
         pid = batch.patient_id
         live, hist = store.get(pid)
-        inputs.setdefault(partition, PartitionInput()).processed(offset, batch.received_ms)
+        p_in.processed(offset, batch.received_ms)
         out = engine.process(live, hist, batch, partition, cfg)
         await publish(pid, out, live)
         store.mark(pid, partition, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty)
@@ -194,7 +205,7 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
             if msg.topic == ticks_name:
                 await on_tick(msg.partition, msg.value)
             else:
-                await on_batch(msg.partition, msg.offset, msg.value)
+                await on_packed(msg.partition, msg.offset, msg.value)
             held.append(event)
             if time.monotonic() - flushed_at[0] >= s.state_flush_s:
                 flush()

@@ -123,7 +123,13 @@ class GlucoseDaily(_Frozen):
 
 
 class WaveformHeartRate(_Frozen):
-    """Heart rate derived from a waveform snippet; None when its quality was poor."""
+    """Heart rate derived from a waveform snippet; None when its quality was poor.
+
+    ``sqi``: share of the snippet's 8-s windows usable (good or irregular).
+    ``source``: ``both`` when fused with the patient's other waveform of the
+    same period (PPG with ECG), else the snippet's own kind; ``suppressed``:
+    alarm claims of one source that the other refuted (streams.hr_fusion).
+    """
 
     kind: Literal["waveform_hr"] = "waveform_hr"
     at: AwareDatetime
@@ -133,6 +139,10 @@ class WaveformHeartRate(_Frozen):
     reason: str
     good_windows: int
     windows: int
+    sqi: float | None = None
+    rhythm: Literal["regular", "irregular"] | None = None
+    source: Literal["both", "ecg", "ppg"] | None = None
+    suppressed: tuple[str, ...] = ()
 
 
 Score = Annotated[News2Score | GlucoseTrend | GlucoseDaily | WaveformHeartRate, Field(discriminator="kind")]

@@ -52,17 +52,28 @@ class WaveformKind(StrEnum):
     ECG = "ecg"
 
 
-class WaveformSnippet(_Frozen):
-    """A short raw waveform (typically 8-60 s) from one sensor, in device units.
+# Waveform size limits (wire contract): at most 60 s and 30,000 samples per
+# snippet (60 s at 500 Hz); with the bridge's 256 KiB payload limit that is
+# about 8 bytes per sample as JSON text, which integer ADC codes stay within.
+MAX_WAVEFORM_SECONDS = 60.0
+MAX_WAVEFORM_SAMPLES = 30_000
+FiniteSample = Annotated[float, Field(allow_inf_nan=False)]
 
-    The stream worker derives heart rate from it (streams.ppg: peak detection
-    with a signal-quality check); a poor snippet yields no heart rate.
+
+class WaveformSnippet(_Frozen):
+    """A short raw waveform (typically 8-60 s) from one sensor, in device units (Kafka side).
+
+    The bridge builds it from a device's ``Waveform`` message; the stream
+    worker derives heart rate and a signal-quality index from it
+    (``streams.waveform_stream``: PPG pulse peaks, ECG R-peaks, fused when a
+    patient has both).
     """
 
     kind: WaveformKind
     t: AwareDatetime = Field(description="measurement time of the first sample")
     fs_hz: float = Field(gt=0, le=1000, description="sampling rate")
-    samples: tuple[float, ...] = Field(min_length=1, max_length=60_000)
+    samples: tuple[FiniteSample, ...] = Field(min_length=1, max_length=MAX_WAVEFORM_SAMPLES)
+    adc_bits: int | None = Field(default=None, ge=8, le=24, description="converter resolution, when known")
 
 
 
@@ -85,17 +96,27 @@ class Telemetry(_Frozen):
     seq: int = Field(ge=0, description="per-device message counter, increases by one per message")
     sent_at: AwareDatetime
     readings: tuple[DeviceReading, ...] = Field(min_length=1, max_length=2000)
-    waveforms: tuple[WaveformSnippet, ...] = Field(default=(), max_length=8)
+    # Kept only so v1 devices that serialise an empty list stay valid: waveforms
+    # travel on the waveform topic (``Waveform``), never inside telemetry.
+    waveforms: tuple[WaveformSnippet, ...] = Field(
+        default=(), max_length=0, description="always empty: waveforms go on the device's waveform topic")
 
 
 class Waveform(_Frozen):
     """A short waveform snippet (e.g. 10 s of PPG at 100 Hz) on the device's waveform topic.
 
-    The bridge does not subscribe to waveform topics yet: it will translate
-    these into ``ReadingBatch.waveforms`` (WaveformSnippet) for the worker.
+    The one waveform transport: ``rpm/<device>/waveform``, QoS 1, one kind per
+    message, at most 60 s and 30,000 samples (and the bridge's payload
+    limit). Telemetry messages carry numeric readings only (a waveform inside
+    them is a schema violation), so the hot telemetry path never parses bulk
+    samples. The bridge validates it like telemetry (registered, assigned
+    device; time bounds) and forwards it to the readings topic as a
+    ``ReadingBatch`` with one ``WaveformSnippet`` and no readings.
 
-    Sample i was measured at ``t0 + i / fs_hz``. Heart rate is derived
-    downstream, so a device need not trust its own beat detector.
+    Sample i was measured at ``t0 + i / fs_hz``; samples are finite numbers
+    (raw ADC codes are best: wraparound and clipping are judged against
+    ``adc_bits``). Heart rate is derived downstream, so a device need not
+    trust its own beat detector.
     """
 
     v: Literal[1] = 1
@@ -106,8 +127,16 @@ class Waveform(_Frozen):
     t0: AwareDatetime = Field(description="measurement time of the first sample (device clock)")
     fs_hz: float = Field(gt=0, le=1000)
     unit: str = Field(default="a.u.", max_length=16)
-    samples: tuple[float, ...] = Field(min_length=1, max_length=30000)
+    samples: tuple[FiniteSample, ...] = Field(min_length=1, max_length=MAX_WAVEFORM_SAMPLES)
+    adc_bits: int | None = Field(default=None, ge=8, le=24, description="converter resolution, when known")
     flags: tuple[QualityFlag, ...] = ()
+
+    @model_validator(mode="after")
+    def _duration(self) -> Waveform:
+        if len(self.samples) / self.fs_hz > MAX_WAVEFORM_SECONDS:
+            raise ValueError(f"snippet longer than {MAX_WAVEFORM_SECONDS:g} s ({len(self.samples)} samples at "
+                             f"{self.fs_hz:g} Hz)")
+        return self
 
 
 class DeviceState(StrEnum):

@@ -65,19 +65,23 @@ def kafka_topics(prefix: str = "", partitions: int = DEFAULT_PARTITIONS) -> dict
     p = prefix
     topics = [
         KafkaTopic(f"{p}rpm.readings.v1", partitions, "patient_id", "validated readings (ReadingBatch)"),
+        # The same readings, many device messages per record (wire.packed): what the stream
+        # worker consumes, since Faust's own cost per record bounds it, not the readings.
+        KafkaTopic(f"{p}rpm.readings-packed.v1", partitions, "pack group", "validated readings, packed (PackedReadings)"),
         KafkaTopic(f"{p}rpm.device-status.v1", partitions, "device_id", "online/offline (DeviceStatus)"),
         KafkaTopic(f"{p}rpm.alert-candidates.v1", partitions, "patient_id", "conditions detected (AlertCandidate)"),
         KafkaTopic(f"{p}rpm.dead-letter.v1", partitions, "device_id", "rejected input (DeadLetter)"),
         KafkaTopic(f"{p}rpm.features.v1", partitions, "patient_id", "window features (WindowFeatures)"),
         KafkaTopic(f"{p}rpm.scores.v1", partitions, "patient_id", "NEWS2, glucose, waveform HR (ScoreBatch)"),
-        # Same partition count as the readings topic: tick n drives the wall-clock
-        # work (window closing, signal loss) of the patients on readings partition n.
+        # Same partition count as the packed readings topic: tick n drives the wall-clock
+        # work (window closing, signal loss) of the patients on packed readings partition n.
         KafkaTopic(f"{p}rpm.stream-ticks.v1", partitions, "-", "stream worker wall-clock ticks (internal)"),
     ]
     return {t.name.removeprefix(p): t for t in topics}
 
 
 READINGS = "rpm.readings.v1"
+READINGS_PACKED = "rpm.readings-packed.v1"
 DEVICE_STATUS = "rpm.device-status.v1"
 ALERT_CANDIDATES = "rpm.alert-candidates.v1"
 DEAD_LETTER = "rpm.dead-letter.v1"

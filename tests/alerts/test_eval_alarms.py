@@ -150,3 +150,56 @@ def test_naive_alarms_from_raw_readings_fire_at_every_excursion() -> None:
     # 88 % alarms on NEWS2 scale 1, not on scale 2 (target 88-92 %).
     assert [a.rule for a in naive_from_readings([batch(0, 72, 88)])] == ["spo2_low"]
     assert naive_from_readings([batch(0, 72, 88, scale=2)]) == []
+
+
+def test_monitor_baseline_averages_and_delays_continuous_vitals_only() -> None:
+    from alerts.eval_monitor import MonitorSettings, monitor_from_readings
+    from wire.messages import QualityFlag, Reading, ReadingBatch
+    from wire.units import ReadingType
+
+    def batch(second: int, rt: ReadingType, value: float, flags: tuple[QualityFlag, ...] = ()) -> ReadingBatch:
+        t = T0 + timedelta(seconds=second)
+        return ReadingBatch(patient_id="A", device_id="d", seq=second, sent_at=t, received_at=t,
+                            readings=(Reading(type=rt, t=t, value=value, flags=flags),))
+
+    hr = ReadingType.HEART_RATE
+    spikes = [batch(s, hr, 150 if s % 20 < 8 else 72) for s in range(120)]  # 8-s bursts: naive alarms each
+    assert monitor_from_readings(spikes) == []
+    sustained = [batch(s, hr, 72) for s in range(30)] + [batch(s, hr, 150) for s in range(30, 90)]
+    (a,) = monitor_from_readings(sustained)
+    # The 10-s mean crosses 131 after 8 s above (72*2+150*8)/10 = 134.4; then 15 s of delay.
+    assert a.rule == "heart_rate_high" and a.at == T0 + timedelta(seconds=30 + 7 + 15)
+    assert monitor_from_readings(sustained, MonitorSettings(averaging_s=1, delay_s=0))[0].at == T0 + timedelta(
+        seconds=30)
+    flagged = [batch(s, hr, 150, (QualityFlag.MOTION,)) for s in range(60)]
+    assert monitor_from_readings(flagged) == []  # the device's own artefact flags: an INOP, not an alarm
+    bp = [batch(0, ReadingType.BP_SYSTOLIC, 85)]  # a single cuff reading alarms at once
+    assert [x.rule for x in monitor_from_readings(bp)] == ["bp_systolic_low"]
+
+
+def test_eval_reports_the_monitor_baseline_and_detection_delay() -> None:
+    cands, labels = eval_synthetic.generate(eval_synthetic.SyntheticSpec(patients=8, days=1.0, seed=3))
+    r = eval_cli.evaluate(cands, labels)
+    assert r["naive_alarms"] > r["monitor_alarms"] > r["alarms"]  # a real monitor already alarms less than naive
+    assert r["monitor_sensitivity"] == 1.0 and isinstance(r["alarm_reduction_vs_monitor"], float)
+    cmp = r["detection_vs_monitor"]
+    assert isinstance(cmp, dict) and cmp["within_declared"] is True and cmp["missed_by_project"] == []
+    for row in cmp["by_condition"].values():
+        assert row["excess_min"] is None or row["excess_min"] <= row["declared_min"]
+
+
+def test_delay_comparison_flags_a_project_later_than_declared() -> None:
+    ev = LabelledEvent(patient_id="A", kind="clinical", condition="af", start=m(100), end=m(200),
+                       rules=("heart_rate_high",))
+    labels = ScenarioLabels(scenario="d", start=T0, end=m(600), patients=("A",), events=(ev,))
+    declared = eval_metrics.declared_delay_s("heart_rate_high")  # sliding path: onset delay + median lag
+    assert 5 < declared <= 20
+    monitor = [RaisedAlarm("A", "heart_rate_high", m(101), Priority.HIGH)]
+    on_time = [RaisedAlarm("A", "heart_rate_high", m(101) + timedelta(seconds=declared), Priority.HIGH)]
+    late = [RaisedAlarm("A", "heart_rate_high", m(110), Priority.HIGH)]
+    ok = eval_metrics.delay_comparison(on_time, monitor, labels)
+    assert ok["within_declared"] is True
+    assert ok["by_condition"]["af"]["declared_min"] == pytest.approx(declared / 60, abs=0.01)
+    bad = eval_metrics.delay_comparison(late, monitor, labels)
+    assert bad["within_declared"] is False and bad["by_condition"]["af"]["excess_min"] == 9.0
+    assert eval_metrics.delay_comparison([], monitor, labels)["missed_by_project"] == ["A:af"]

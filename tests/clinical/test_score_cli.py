@@ -222,7 +222,7 @@ def test_cgm_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ("time,glucose\n", "no data rows"),
         ("time,glucose\nyesterday,100\n", "line 2"),
         ("time,glucose\n2024-03-01T00:00:00Z,abc\n", "not a number"),
-        ("time,glucose\n2024-03-01T00:00:00Z,Low\n", "out-of-range marker"),
+        ("time,glucose\n2024-03-01T00:00:00Z,Lowish\n", "not a number"),
         ("time,glucose\n2024-03-01T00:00:00Z,-4\n", "positive"),
         ("time,glucose\n2024-03-01T00:00:00Z,100\n2024-03-01T00:00:00Z,120\n", "conflicting"),
         ("time,glucose\n2024-03-01T00:00:00Z\n", "columns"),
@@ -289,4 +289,5 @@ def test_ppg_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = "\n".join(f"{v:.3f}" for v in pulse(72, 50.0)) + "\n"
     assert main(["score", "ppg", write(tmp_path, "p.csv", text), "--fs", "50"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Heart rate: 72 bpm") and "12/12 windows" in out
+    assert out.startswith("p.csv channel samples: 1500 samples at 50 Hz")
+    assert "Heart rate: 72 bpm" in out and "12 good + 0 irregular of 12 windows" in out

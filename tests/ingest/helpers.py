@@ -116,6 +116,13 @@ class Collector:
             for v in self.of("rpm.readings.v1") if devices is None or v["device_id"] in devices
         )
 
+    def packed_seqs(self) -> Counter[tuple[str, int]]:
+        """The same, from the packed records the stream worker reads (wire.packed)."""
+        return Counter(
+            (str(b["device_id"]), int(b["seq"]))
+            for v in self.of("rpm.readings-packed.v1") for b in v["batches"]  # type: ignore[attr-defined]
+        )
+
     def dead_payloads(self) -> dict[bytes, list[str]]:
         out: dict[bytes, list[str]] = {}
         for v in self.of("rpm.dead-letter.v1"):

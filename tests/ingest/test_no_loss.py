@@ -48,7 +48,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     env, port = bridge_env(db_dsn, mqtt_url, mqtt_v5, kafka_cluster.bootstrap, topic_prefix,
                            f"k{topic_prefix.strip('.')}", **NO_LIMIT)
     services.env.update(env)
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings.v1", f"{topic_prefix}rpm.readings-packed.v1"])
     pub = Publisher(mqtt_url, mqtt_v5)
     try:
         services.start("bridge")
@@ -65,6 +65,8 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
         wait_for(lambda: _all_arrived(col, _expected(fleet, n)), 60, f"all {n} readings messages in Kafka", services)
         got = col.seqs()
         assert set(got) == _expected(fleet, n)
+        # The stream worker's packed copy is complete too: a message is acknowledged only after both.
+        wait_for(lambda: set(col.packed_seqs()) == _expected(fleet, n), 30, "every message packed", services)
         # Messages in flight at the kill came again (at least once), none went missing.
         print(f"forwarded before kill: {at_kill}, duplicates after restart: {sum(got.values()) - n}")
     finally:

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from streams import decode as dec
 from streams.batch import from_model
-from wire.messages import DeviceKind, QualityFlag, ReadingBatch
+from wire.messages import DeviceKind, QualityFlag, Reading, ReadingBatch
+from wire.packed import PackedReadings, pack
 from wire.units import ReadingType
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -125,3 +126,17 @@ def test_decode_is_equivalent_to_pydantic_on_random_records(rec: dict[str, objec
         return
     assert fast is None or fast == want
     assert dec.decode(raw) == want
+
+
+def test_packed_record_decodes_every_batch_and_a_bad_one_costs_only_itself() -> None:
+    good = [ReadingBatch(patient_id=f"P{i}", device_id=f"d{i}", seq=i, sent_at=T0, received_at=T0,
+                         readings=(Reading(type=ReadingType.HEART_RATE, t=T0, value=70 + i),)) for i in range(3)]
+    raw = pack([b.model_dump_json().encode() for b in good])
+    assert len(PackedReadings.model_validate_json(raw).batches) == 3  # the envelope is the wire model
+    batches, bad = dec.decode_packed(raw)
+    assert ([b.patient_id for b in batches], bad) == (["P0", "P1", "P2"], 0)
+    broken = pack([good[0].model_dump_json().encode(), b'{"patient_id": "P9"}', good[2].model_dump_json().encode()])
+    batches, bad = dec.decode_packed(broken)
+    assert ([b.patient_id for b in batches], bad) == (["P0", "P2"], 1)
+    with pytest.raises(ValueError):
+        dec.decode_packed(b'{"v": 2, "batches": []}')

@@ -115,8 +115,8 @@ def test_ppg_snippet_gives_heart_rate_and_noise_gives_none() -> None:
     ok, poor = p.scores("waveform_hr")
     assert ok.hr_bpm is not None and abs(ok.hr_bpm - 72) < 2 and poor.hr_bpm is None
     p.tick(200)
-    (w,) = p.windows(HR)
-    assert w.count == 1 and abs(w.median - 72) < 2
+    (w,) = p.windows(HR)  # one sample per usable 8-s window (2-s step) of the good snippet only
+    assert w.count == 7 and abs(w.median - 72) < 2
 
 
 def test_signal_loss_fires_per_device_kind_and_clears_on_data() -> None:

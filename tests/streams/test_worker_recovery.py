@@ -1,7 +1,7 @@
 """The Faust worker against the Kafka protocol (mock cluster), killed mid-stream and restarted.
 
 The worker runs as its own process (``rpm streams``); the test produces
-ReadingBatch records the way the bridge does, SIGKILLs the worker after it
+packed ReadingBatch records the way the bridge does (wire.packed), SIGKILLs the worker after it
 processed the first part, re-delivers some records (as a bridge redelivery
 would), restarts it, and checks that every window was counted exactly once
 and every alert condition was emitted under one id.
@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from embedded.kafka_mock import MockKafka
 from tests.services import Services, wait_for
 from wire.messages import DeviceKind, Reading, ReadingBatch
+from wire.packed import pack, partition_of
 from wire.units import ReadingType as RT
 
 PATIENTS = ("PA", "PB")
@@ -66,8 +67,9 @@ def test_kill_and_restart_recovers_state_without_double_counting(
     producer = KafkaProducer(bootstrap_servers=kafka_cluster.bootstrap, api_version=(2, 3, 0), acks="all")
 
     def produce(part: list[tuple[str, bytes]]) -> None:
+        # As the bridge writes them for the worker (wire.packed), here one batch per packed record.
         for pid, value in part:
-            producer.send(f"{topic_prefix}rpm.readings.v1", key=pid.encode(), value=value)
+            producer.send(f"{topic_prefix}rpm.readings-packed.v1", partition=partition_of(pid, 4), value=pack([value]))
         producer.flush()
 
     def minute_closed(m: int) -> bool:
