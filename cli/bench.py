@@ -20,6 +20,8 @@ import sys
 BENCHES: dict[str, str] = {
     "ingest": "ingest.bench",
     "streams": "streams.bench",
+    "sink": "storage.bench_sink",
+    "query": "storage.bench_query",
     "e2e": "alerts.bench_e2e",
 }
 REQUIRED_KEYS = ("value", "unit", "limit", "ratio")

@@ -56,6 +56,9 @@ def cmd_maintain(_a: argparse.Namespace) -> int:
     if r.refresh is not None:
         print(f"aggregates: {r.refresh.hours_refreshed} patient-vital-hours refreshed,"
               f" {r.refresh.hours_discarded} past retention discarded")
+    if r.jobs is not None:
+        print(f"timescaledb jobs: added {r.jobs.added or '-'}, replaced {r.jobs.replaced or '-'},"
+              f" unchanged {r.jobs.kept}")
     print(f"backend: {r.backend}")
     return 0
 

@@ -47,7 +47,10 @@ def ensure_extension(conn: psycopg.Connection) -> None:
         raise BackendUnavailable(
             "timescaledb requested but the extension is not installed and preloaded on this server"
         )
-    conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    # In public, not in the first schema of the search_path: the extension
+    # belongs to the database, not to the schema being migrated (which may be
+    # dropped with everything in it).
+    conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public")
 
 
 def recorded(conn: psycopg.Connection) -> Backend | None:

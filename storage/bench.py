@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from storage import timescale
 from storage.migrate import migrate
 
 
@@ -50,7 +51,7 @@ def bench_schema(keep: bool = False) -> Iterator[tuple[str, str]]:
     finally:
         if not keep:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+                timescale.drop_schema(conn, schema)
         if server is not None:
             server.cleanup()
         if tmp is not None:

@@ -5,6 +5,11 @@ side, generate_series), NEWS2 every 5 minutes, materialises the aggregates
 except the last hour (left live, as in production), then times the query API
 as the console calls it. ``limit`` is a bare round trip (SELECT 1): the floor
 any query pays on this connection.
+
+On TimescaleDB it then compresses every raw chunk but the newest day (what
+the compression job does to chunks past ``compress_after``), reports the
+readings' size before and after, and times the queries again on the
+compressed data.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from storage import maintain, partitions, queries
-from storage.backend import recorded
+from storage import maintain, partitions, queries, timescale
+from storage.backend import Backend, recorded
 from storage.bench import bench_schema, progress
 from storage.policy import RetentionPolicy, partition_specs
 from storage.queries import Resolution
@@ -41,9 +46,11 @@ FROM generate_series(%(a)s::timestamptz, %(b)s::timestamptz - %(step)s::interval
 
 _NEWS2 = """
 INSERT INTO news2_scores (patient_id, scored_at, total, band, red_flag, complete, spo2_scale,
-                          resp_rate, spo2, air_or_oxygen, systolic_bp, pulse, consciousness, temperature)
+                          resp_rate, spo2, air_or_oxygen, systolic_bp, pulse, consciousness, temperature,
+                          monitoring_frequency)
 SELECT 'Q' || lpad(p::text, 4, '0'), ts, s, CASE WHEN s >= 7 THEN 'high' WHEN s >= 5 THEN 'medium' ELSE 'low' END,
-       false, true, 1, s / 3, 0, 0, s / 3, s - 2 * (s / 3), 0, 0
+       false, true, 1, s / 3, 0, 0, s / 3, s - 2 * (s / 3), 0, 0,
+       CASE WHEN s >= 7 THEN 'continuous' WHEN s >= 5 THEN 'hourly' WHEN s >= 1 THEN '4-6 hourly' ELSE '12-hourly' END
 FROM generate_series(%(a)s::timestamptz, %(b)s::timestamptz - INTERVAL '5 minutes', INTERVAL '5 minutes') AS ts,
      generate_series(0, %(patients)s - 1) AS p,
      LATERAL (SELECT (floor(random() * 8))::int AS s) AS r
@@ -73,9 +80,9 @@ def _load(conn: psycopg.Connection, patients: int, days: int, vitals: int, inter
         "INSERT INTO patients (id, display_name, ward_id, bed) SELECT 'Q' || lpad(p::text, 4, '0'),"
         " 'Patient ' || p, 'W' || (p / %s), ((p %% %s) + 1)::text FROM generate_series(0, %s - 1) p",
         (BEDS_PER_WARD, BEDS_PER_WARD, patients))
-    policy = RetentionPolicy()
-    for spec in partition_specs(policy):
-        partitions.ensure_range(conn, spec, start, end + timedelta(days=1))
+    if recorded(conn) is Backend.POSTGRES:  # TimescaleDB makes its chunks as rows arrive
+        for spec in partition_specs(RetentionPolicy()):
+            partitions.ensure_range(conn, spec, start, end + timedelta(days=1))
     chosen = VITALS[:vitals]
     params = {"types": [v[0] for v in chosen], "bases": [v[1] for v in chosen], "units": [v[2] for v in chosen],
               "patients": patients, "step": timedelta(seconds=interval_s)}
@@ -102,28 +109,48 @@ def run(a: argparse.Namespace) -> dict[str, object]:
     return measure(a.patients, a.days, a.vitals, a.interval_s, a.queries, a.keep)
 
 
+def _sizes(conn: psycopg.Connection, backend: Backend) -> tuple[int, int]:
+    """(readings bytes, aggregate bytes), heap + indexes + TOAST of every partition or chunk."""
+    if backend is Backend.TIMESCALEDB:
+        aggs = conn.execute(
+            "SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name)"
+            " FROM timescaledb_information.continuous_aggregates WHERE view_schema = current_schema()").fetchall()
+        return (timescale.hypertable_bytes(conn, "readings"),
+                sum(timescale.hypertable_bytes(conn, a[0]) for a in aggs))
+    row = conn.execute(
+        "SELECT (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits"
+        "        WHERE inhparent = 'readings'::regclass),"
+        "       (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits"
+        "        WHERE inhparent IN ('readings_1m_mat'::regclass, 'readings_1h_mat'::regclass))").fetchone()
+    assert row is not None
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def _materialise(conn: psycopg.Connection, backend: Backend, end: datetime) -> None:
+    if backend is Backend.TIMESCALEDB:
+        timescale.refresh_aggregates(conn, None, end - timedelta(hours=1))
+    else:
+        maintain.run_once(conn, RetentionPolicy(), now=end)
+
+
 def measure(patients: int, days: int, vitals: int, interval_s: int, n_queries: int, keep: bool) -> dict[str, object]:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     rng = random.Random(7)
     with bench_schema(keep) as (dsn, _), psycopg.connect(dsn, autocommit=True) as conn:
+        backend = recorded(conn)
+        assert backend is not None
+        progress(f"backend: {backend}")
         t0 = time.perf_counter()
         _load(conn, patients, days, vitals, interval_s, start, end)
         load_s = time.perf_counter() - t0
         progress("materialising aggregates (all but the last hour)")
         t0 = time.perf_counter()
-        maintain.run_once(conn, RetentionPolicy(), now=end)
+        _materialise(conn, backend, end)
         refresh_s = time.perf_counter() - t0
         conn.execute("VACUUM ANALYZE")
         n = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
-        size = int(conn.execute(
-            "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'readings'::regclass"
-        ).fetchone()[0])  # type: ignore[index]
-        agg_size = int(conn.execute(
-            "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits"
-            " WHERE inhparent IN ('readings_1m_mat'::regclass, 'readings_1h_mat'::regclass)"
-        ).fetchone()[0])  # type: ignore[index]
-        backend = recorded(conn)
+        size, agg_size = _sizes(conn, backend)
         types = [v[0] for v in VITALS[:vitals]]
 
         def pick() -> tuple[str, str]:
@@ -133,20 +160,45 @@ def measure(patients: int, days: int, vitals: int, interval_s: int, n_queries: i
             return lambda: queries.vital_trend(conn, *pick(), end - span, end, res)
 
         wards = (patients + BEDS_PER_WARD - 1) // BEDS_PER_WARD
-        progress(f"timing queries ({n_queries} runs each)")
-        results: dict[str, dict[str, object]] = {}
-        for name, fn in (
-            ("trend_7d_auto", trend(timedelta(days=7), None)),
-            ("trend_7d_1m", trend(timedelta(days=7), Resolution.MINUTE)),
-            ("trend_24h_auto", trend(timedelta(hours=24), None)),
-            ("trend_1h_raw", trend(timedelta(hours=1), None)),
-            ("ward_overview", lambda: queries.ward_overview(conn, f"W{rng.randrange(wards)}", end)),
-            ("news2_history_7d", lambda: queries.news2_history(conn, pick()[0], end - timedelta(days=7), end)),
-        ):
-            stats, last = _time(n_queries, fn)
-            size_hint = len(last.points) if isinstance(last, queries.Trend) else len(last)  # type: ignore[arg-type]
-            results[name] = {**stats, "items": size_hint}
+
+        def time_all() -> dict[str, dict[str, object]]:
+            progress(f"timing queries ({n_queries} runs each)")
+            results: dict[str, dict[str, object]] = {}
+            for name, fn in (
+                ("trend_7d_auto", trend(timedelta(days=7), None)),
+                ("trend_7d_1m", trend(timedelta(days=7), Resolution.MINUTE)),
+                ("trend_24h_auto", trend(timedelta(hours=24), None)),
+                ("trend_1h_raw", trend(timedelta(hours=1), None)),
+                ("trend_7d_raw", trend(timedelta(days=7), Resolution.RAW)),
+                ("ward_overview", lambda: queries.ward_overview(conn, f"W{rng.randrange(wards)}", end)),
+                ("news2_history_7d", lambda: queries.news2_history(conn, pick()[0], end - timedelta(days=7), end)),
+            ):
+                stats, last = _time(n_queries, fn)
+                size_hint = len(last.points) if isinstance(last, queries.Trend) else len(last)  # type: ignore[arg-type]
+                results[name] = {**stats, "items": size_hint}
+            return results
+
+        results = time_all()
         floor, _ = _time(n_queries, lambda: conn.execute("SELECT 1").fetchone())
+        compression: dict[str, object] = {}
+        if backend is Backend.TIMESCALEDB:
+            progress("compressing every readings chunk but the newest day")
+            t0 = time.perf_counter()
+            chunks = timescale.compress_chunks(conn, "readings", end - timedelta(days=1))
+            compress_s = time.perf_counter() - t0
+            conn.execute("ANALYZE readings")
+            after, _ = _sizes(conn, backend)
+            _, chunk_before, chunk_after = timescale.compression_stats(conn, "readings")
+            compression = {
+                "chunks_compressed": chunks, "compress_s": round(compress_s, 1),
+                # The whole table, its newest (uncompressed) day included.
+                "readings_bytes_after": after,
+                "bytes_per_million_readings_after": round(after / n * 1e6) if n else None,
+                # The compressed chunks alone: what compression does to a chunk.
+                "compressed_chunks_bytes_before": chunk_before, "compressed_chunks_bytes_after": chunk_after,
+                "compression_ratio": round(chunk_before / chunk_after, 1) if chunk_after else None,
+                "queries_compressed": time_all(),
+            }
     main = results["trend_7d_auto"]
     return {
         "name": "query", "unit": "ms", "value": main["p95_ms"], "limit": floor["p95_ms"],
@@ -156,5 +208,5 @@ def measure(patients: int, days: int, vitals: int, interval_s: int, n_queries: i
         "queries": results, "readings": n, "patients": patients, "days": days, "vitals": vitals,
         "interval_s": interval_s, "load_s": round(load_s, 1), "refresh_s": round(refresh_s, 1),
         "readings_bytes": size, "bytes_per_million_readings": round(size / n * 1e6) if n else None,
-        "aggregates_bytes": agg_size, "backend": str(backend),
+        "aggregates_bytes": agg_size, "backend": str(backend), **compression,
     }

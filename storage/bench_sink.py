@@ -24,7 +24,8 @@ from pydantic import SecretStr
 
 from embedded.kafka_mock import MockKafka
 from runtime.health import Health
-from storage import readings, sink
+from storage import readings, sink, timescale
+from storage.backend import Backend, recorded
 from storage.bench import bench_schema, progress
 from storage.settings import SinkSettings
 from wire import topics
@@ -58,7 +59,26 @@ def make_batches(n_readings: int, patients: int) -> list[ReadingBatch]:
 
 def _empty(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, agg_pending")
+        # agg_pending (the refresh queue) exists on plain PostgreSQL only.
+        row = conn.execute("SELECT to_regclass('agg_pending') IS NOT NULL").fetchone()
+        conn.execute("TRUNCATE readings, agg_pending" if row and row[0] else "TRUNCATE readings")
+
+
+def _storage(dsn: str, n: int) -> dict[str, object]:
+    """Bytes per million readings as the sink stored them; on TimescaleDB also after compressing them."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        backend = recorded(conn)
+        if backend is Backend.TIMESCALEDB:
+            before = timescale.hypertable_bytes(conn, "readings")
+            progress("compressing what the sink wrote")
+            timescale.compress_chunks(conn, "readings", datetime.now(UTC) + timedelta(days=2))
+            _, chunk_before, chunk_after = timescale.compression_stats(conn, "readings")
+            return {"backend": str(backend), "bytes_per_million_readings": round(before / n * 1e6),
+                    "bytes_per_million_readings_compressed": round(chunk_after / n * 1e6),
+                    "compression_ratio": round(chunk_before / chunk_after, 1) if chunk_after else None}
+        row = conn.execute("SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits"
+                           " WHERE inhparent = 'readings'::regclass").fetchone()
+        return {"backend": str(backend), "bytes_per_million_readings": round(int(row[0] if row else 0) / n * 1e6)}
 
 
 def _copy_limit(dsn: str, rows: list[readings.ReadingRow]) -> float:
@@ -156,6 +176,7 @@ def measure(n_readings: int, patients: int, batch_records: int) -> dict[str, obj
             _produce(kafka.bootstrap, prefix, batches)
             progress("sink loop from Kafka")
             value, per_cpu = _sink_loop(dsn, kafka.bootstrap, prefix, len(rows), batch_records)
+            storage = _storage(dsn, len(rows))
             _empty(dsn)
             progress("raw COPY binary again (the limit is the better of the two runs)")
             limits = (limit, _copy_limit(dsn, rows))
@@ -168,7 +189,7 @@ def measure(n_readings: int, patients: int, batch_records: int) -> dict[str, obj
         "readings_per_record": len(VITALS) * SECONDS_PER_RECORD,
         "db_write_rows_s": round(db_write), "db_write_ratio": round(db_write / limit, 3),
         "staged_upsert_rows_s": round(staged), "replay_rows_s": round(replay),
-        "sink_rows_per_cpu_s": round(per_cpu),
+        "sink_rows_per_cpu_s": round(per_cpu), **storage,
         "note": "value: the `rpm sink` loop (Kafka poll, validation, write, commit) in one process;"
                 " limit: COPY binary of the same rows into readings in the same run",
     }

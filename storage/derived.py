@@ -17,7 +17,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from wire.derived import GlucoseDaily, GlucoseTrend, News2Score, ScoreBatch, WaveformHeartRate, WindowFeatures
+from wire.derived import (
+    GlucoseDaily,
+    GlucoseTrend,
+    News2Score,
+    ScoreBatch,
+    WaveformHeartRate,
+    WindowFeatures,
+)
 
 
 @dataclass(frozen=True, slots=True)

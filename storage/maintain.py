@@ -2,8 +2,9 @@
 
 Plain PostgreSQL: create partitions ahead, adopt late rows from DEFAULT
 partitions, drop partitions past retention, refresh the aggregate tables.
-TimescaleDB: (re)apply the policy jobs; TimescaleDB's own scheduler then
-compresses, refreshes and drops.
+TimescaleDB: add the policy jobs that are missing or changed
+(storage.timescale); TimescaleDB's own scheduler then compresses, refreshes
+and drops on the jobs' schedules.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from storage import aggregates, partitions
+from storage import aggregates, partitions, timescale
 from storage.backend import Backend, recorded
-from storage.policy import RetentionPolicy, partition_specs, timescale_sql
+from storage.policy import RetentionPolicy, partition_specs
 
 log = logging.getLogger(__name__)
 _MAINTAIN_LOCK = 0x52504D02  # one maintainer at a time across sink instances
@@ -30,6 +31,7 @@ class MaintainReport:
     backend: Backend
     partitions: dict[str, partitions.Report] = field(default_factory=dict)
     refresh: aggregates.RefreshReport | None = None
+    jobs: timescale.JobsReport | None = None
 
 
 @contextmanager
@@ -64,9 +66,7 @@ def _apply_policy(
 ) -> MaintainReport:
     report = MaintainReport(backend)
     if backend is Backend.TIMESCALEDB:
-        with conn.transaction():
-            for stmt in timescale_sql(policy):
-                conn.execute(stmt.encode())
+        report.jobs = timescale.apply_policy(conn, policy)
         return report
     for spec in partition_specs(policy):
         report.partitions[spec.table] = partitions.apply(conn, spec, now, lock_timeout_ms)
@@ -104,11 +104,11 @@ def start_thread(
     def loop() -> None:
         while not stop.is_set():
             try:
-                with psycopg.connect(dsn, autocommit=True, connect_timeout=5,
-                                     application_name=application_name) as conn:
-                    with exclusive(conn, wait=False) as got:
-                        if got:  # else another sink is maintaining right now
-                            _run_unlocked(conn, policy)
+                with (psycopg.connect(dsn, autocommit=True, connect_timeout=5,
+                                      application_name=application_name) as conn,
+                      exclusive(conn, wait=False) as got):
+                    if got:  # else another sink is maintaining right now
+                        _run_unlocked(conn, policy)
             except psycopg.Error as e:
                 log.warning("maintenance failed, will retry", extra={"error": str(e)[:200]})
             stop.wait(every_s)

@@ -20,7 +20,7 @@ from importlib import resources
 
 import psycopg
 
-from storage import maintain
+from storage import maintain, timescale
 from storage.backend import Backend, detect, ensure_extension, recorded
 from storage.policy import RetentionPolicy
 
@@ -82,6 +82,11 @@ def migrate(
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         chosen = _choose(conn, backend)
+        if chosen is Backend.TIMESCALEDB:
+            # Until the end of this transaction: TimescaleDB's functions resolve
+            # without being on the connection's own search_path.
+            conn.execute("SELECT set_config('search_path', current_schema() || ', ' || %s, true)",
+                         (timescale.extension_schema(conn),))
         done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
         for m in available(chosen):
             if m.version in done:

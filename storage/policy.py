@@ -2,16 +2,17 @@
 
 One policy (from RPM_RETENTION_* settings) drives both backends: on
 TimescaleDB it becomes chunk intervals, compression, continuous-aggregate
-refresh and retention jobs (``timescale_sql``); on plain PostgreSQL it
+refresh and retention jobs (``timescale_jobs``); on plain PostgreSQL it
 becomes the partition layout that storage.partitions keeps up
-(``partition_specs``). Both functions are pure, so the SQL TimescaleDB would
-run is unit-tested on machines without the extension.
+(``partition_specs``). Both functions are pure; storage.timescale applies
+the jobs (only those that are missing or changed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 # time_bucket's default origin (a Monday); date_bin and partition bounds use
 # it too, so buckets and partitions line up on both backends.
@@ -76,36 +77,83 @@ def partition_specs(p: RetentionPolicy) -> tuple[PartitionSpec, ...]:
     )
 
 
-def _days(n: int) -> str:
-    return f"INTERVAL '{int(n)} days'"
+JobKind = Literal["retention", "compression", "refresh"]
+# The procedure TimescaleDB runs for each kind of job (timescaledb_information.jobs.proc_name).
+PROC_NAME: dict[str, str] = {"retention": "policy_retention", "compression": "policy_compression",
+                             "refresh": "policy_refresh_continuous_aggregate"}
 
 
-def timescale_sql(p: RetentionPolicy) -> list[str]:
-    """Statements that (re)apply the policy on TimescaleDB; safe to run repeatedly.
+def _interval(d: timedelta) -> str:
+    for unit, size in (("day", timedelta(days=1)), ("hour", timedelta(hours=1)), ("minute", timedelta(minutes=1))):
+        if d % size == timedelta(0):
+            n = d // size
+            return f"INTERVAL '{n} {unit}{'s' if n != 1 else ''}'"
+    return f"INTERVAL '{int(d.total_seconds())} seconds'"
 
-    Each job is removed (if present) and added again, so a changed setting
-    takes effect on the next migrate or `rpm db maintain`.
-    """
-    out = [f"SELECT set_chunk_time_interval('readings', {_days(p.chunk_days)})",
-           f"SELECT set_chunk_time_interval('window_features', {_days(p.chunk_days)})"]
-    for relation, days in (("readings", p.raw_days), ("window_features", p.features_days),
-                           ("news2_scores", p.scores_days), ("glucose_trends", p.scores_days),
-                           ("waveform_hr", p.features_days), ("readings_1m", p.agg_1m_days),
-                           ("readings_1h", p.agg_1h_days)):
-        out.append(f"SELECT remove_retention_policy('{relation}', if_exists => true)")
-        out.append(f"SELECT add_retention_policy('{relation}', drop_after => {_days(days)})")
-    for relation, days in (("readings", p.compress_after_days), ("window_features", p.compress_after_days),
-                           ("news2_scores", p.compress_after_days), ("readings_1m", p.agg_compress_after_days)):
-        out.append(f"SELECT remove_compression_policy('{relation}', if_exists => true)")
-        out.append(f"SELECT add_compression_policy('{relation}', compress_after => {_days(days)})")
-    refresh = (
-        ("readings_1m", _days(p.refresh_lookback_days), "INTERVAL '1 minute'", "INTERVAL '1 minute'"),
-        ("readings_1h", _days(p.refresh_lookback_days), "INTERVAL '1 hour'", "INTERVAL '30 minutes'"),
-    )
-    for view, start, end, every in refresh:
-        out.append(f"SELECT remove_continuous_aggregate_policy('{view}', if_exists => true)")
-        out.append(
-            f"SELECT add_continuous_aggregate_policy('{view}', start_offset => {start},"
-            f" end_offset => {end}, schedule_interval => {every})"
-        )
-    return out
+
+@dataclass(frozen=True, slots=True)
+class TimescaleJob:
+    """One TimescaleDB policy job on ``relation`` (a hypertable or continuous aggregate).
+
+    ``after`` is drop_after (retention), compress_after (compression) or
+    start_offset (refresh); ``end_offset`` and ``schedule`` are for refresh only
+    (the other kinds keep TimescaleDB's default schedule)."""
+
+    kind: JobKind
+    relation: str
+    after: timedelta
+    end_offset: timedelta | None = None
+    schedule: timedelta | None = None
+
+    @property
+    def proc_name(self) -> str:
+        return PROC_NAME[self.kind]
+
+    def add_sql(self, ts: str) -> str:
+        """``ts``: the (quoted) schema TimescaleDB was created in; its functions are
+        called qualified because an application's search_path need not contain it."""
+        if self.kind == "retention":
+            return f"SELECT {ts}.add_retention_policy('{self.relation}', drop_after => {_interval(self.after)})"
+        if self.kind == "compression":
+            return f"SELECT {ts}.add_compression_policy('{self.relation}', compress_after => {_interval(self.after)})"
+        assert self.end_offset is not None and self.schedule is not None
+        return (f"SELECT {ts}.add_continuous_aggregate_policy('{self.relation}', start_offset => {_interval(self.after)},"
+                f" end_offset => {_interval(self.end_offset)}, schedule_interval => {_interval(self.schedule)})")
+
+    def remove_sql(self, ts: str) -> str:
+        fn = {"retention": "remove_retention_policy", "compression": "remove_compression_policy",
+              "refresh": "remove_continuous_aggregate_policy"}[self.kind]
+        return f"SELECT {ts}.{fn}('{self.relation}', if_exists => true)"
+
+    def matches(self, after: timedelta | None, end_offset: timedelta | None, schedule: timedelta | None) -> bool:
+        """Whether an existing job with these settings already is this job (then it is left alone,
+        keeping its schedule and run history)."""
+        if after != self.after:
+            return False
+        if self.kind != "refresh":
+            return True
+        return end_offset == self.end_offset and schedule == self.schedule
+
+
+def timescale_jobs(p: RetentionPolicy) -> tuple[TimescaleJob, ...]:
+    """Every policy job the schema should have on TimescaleDB."""
+    day = timedelta(days=1)
+    jobs = [TimescaleJob("retention", rel, days * day) for rel, days in (
+        ("readings", p.raw_days), ("window_features", p.features_days), ("news2_scores", p.scores_days),
+        ("glucose_trends", p.scores_days), ("waveform_hr", p.features_days), ("readings_1m", p.agg_1m_days),
+        ("readings_1h", p.agg_1h_days))]
+    jobs += [TimescaleJob("compression", rel, days * day) for rel, days in (
+        ("readings", p.compress_after_days), ("window_features", p.compress_after_days),
+        ("news2_scores", p.compress_after_days), ("readings_1m", p.agg_compress_after_days))]
+    jobs += [
+        TimescaleJob("refresh", "readings_1m", p.refresh_lookback_days * day, timedelta(minutes=1),
+                     timedelta(minutes=1)),
+        TimescaleJob("refresh", "readings_1h", p.refresh_lookback_days * day, timedelta(hours=1),
+                     timedelta(minutes=30)),
+    ]
+    return tuple(jobs)
+
+
+def chunk_intervals(p: RetentionPolicy) -> dict[str, timedelta]:
+    """Chunk interval of the hypertables whose interval is configurable."""
+    return {"readings": p.chunk_days * timedelta(days=1), "window_features": p.chunk_days * timedelta(days=1)}

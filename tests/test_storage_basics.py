@@ -1,4 +1,6 @@
-"""Migrations, registry and the idempotent readings writer on real PostgreSQL."""
+"""Migrations, registry and the idempotent readings writer on real PostgreSQL, on
+both backends (the fixtures of tests/storage: a ``[tsdb]`` variant runs where a
+TimescaleDB server is available, see tests/storage/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,24 @@ import psycopg
 import pytest
 
 from storage import readings, registry
+from storage.backend import Backend
 from storage.migrate import available, migrate
+from tests.storage import conftest as storage_fixtures
 from wire.messages import DeviceKind, QualityFlag, Reading, ReadingBatch
 from wire.units import ReadingType
+
+# The storage tests' fixtures, so each test here runs on both backends too.
+backend = storage_fixtures.backend
+server_dsn = storage_fixtures.server_dsn
+tsdb_server_dsn = storage_fixtures.tsdb_server_dsn
+db_dsn = storage_fixtures.db_dsn
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
-def test_migrate_is_idempotent_and_recorded(db: psycopg.Connection) -> None:
+def test_migrate_is_idempotent_and_recorded(db: psycopg.Connection, backend: Backend) -> None:
     assert migrate(db) == []  # the fixture already migrated this schema
+    assert {r[0] for r in db.execute("SELECT backend FROM schema_migrations")} == {backend.value}
     versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == [m.version for m in available()]
 
@@ -75,5 +86,5 @@ def test_readings_write_is_idempotent(db: psycopg.Connection) -> None:
     with db.transaction():
         assert readings.write(db, rows2) == 10
     assert db.execute("SELECT count(*), min(value), max(value) FROM readings").fetchone() == (60, 70, 119)
-    flags, unit = db.execute("SELECT flags, unit FROM readings WHERE measured_at = %s", (T0,)).fetchone()
-    assert flags == ["motion"] and unit == "/min"
+    assert db.execute("SELECT flags, unit FROM readings WHERE measured_at = %s", (T0,)).fetchone() == (
+        ["motion"], "/min")

@@ -5,8 +5,11 @@
 -- and retention policies are configuration: storage/policy.py generates
 -- and applies them after every migrate and `rpm db maintain`.
 --
--- TimescaleDB's functions (create_hypertable, time_bucket, ...) live in the
--- schema the extension was created in; it must be on the search_path.
+-- TimescaleDB's functions (create_hypertable, by_range, time_bucket, ...)
+-- live in the schema the extension was created in, which an application's
+-- search_path need not contain: storage.migrate appends that schema to the
+-- search_path of the migration's transaction (SET LOCAL), and the views
+-- keep the functions they resolved.
 
 -- Identifier columns use the "C" collation: byte-wise comparison makes the
 -- text-keyed primary key markedly cheaper to maintain than a linguistic
@@ -147,4 +150,10 @@ FROM readings_1m
 GROUP BY patient_id, type, time_bucket(INTERVAL '1 hour', bucket)
 WITH NO DATA;
 
-ALTER MATERIALIZED VIEW readings_1m SET (timescaledb.compress = true);
+-- Segmented by patient like the raw table: a patient's trend reads one
+-- segment per compressed chunk.
+ALTER MATERIALIZED VIEW readings_1m SET (
+    timescaledb.compress = true,
+    timescaledb.compress_segmentby = 'patient_id',
+    timescaledb.compress_orderby = 'type, bucket DESC'
+);

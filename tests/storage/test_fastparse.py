@@ -59,18 +59,34 @@ def _with(path: tuple[object, ...], value: object) -> bytes:
 @pytest.mark.parametrize("raw", [
     b"not json", b"[]", _with(("v",), 2), _with(("v",), True), _with(("extra",), 1), _with(("patient_id",), "bad id!"),
     _with(("seq",), "1"), _with(("seq",), 1.0), _with(("received_at",), "2026-03-10T00:00:00"),
-    _with(("received_at",), "20260310T000000Z"), _with(("received_at",), "2026-03-10 00:00:00Z"),
+    _with(("received_at",), "20260310T000000Z"), _with(("received_at",), "2026-03-10T00:00:00.1234567Z"),
     _with(("readings", 0, "type"), "pulse"), _with(("readings", 0, "value"), "97"),
     _with(("readings", 0, "value"), True), _with(("readings", 0, "flags"), ["wet"]),
     _with(("readings", 0, "flags"), [{}]), _with(("device_kind",), "toaster"), _with(("spo2_scale",), 3),
     _with(("spo2_scale",), True), _with(("waveforms",), [{"kind": "ppg"}]), _with(("readings", 0, "t"), KeyError),
     _with(("readings",), KeyError),
-    b'{"v":1,"patient_id":"P1","device_id":"D1","seq":1,"sent_at":"2026-03-10T00:00:00Z",'
-    b'"received_at":"2026-03-10T00:00:00Z","readings":[{"type":"spo2","t":"2026-03-10T00:00:00Z","value":NaN}]}',
+    (b'{"v":1,"patient_id":"P1","device_id":"D1","seq":1,"sent_at":"2026-03-10T00:00:00Z",'
+     b'"received_at":"2026-03-10T00:00:00Z","readings":[{"type":"spo2","t":"2026-03-10T00:00:00Z","value":NaN}]}'),
 ])
 def test_non_canonical_input_is_left_to_the_model(raw: bytes) -> None:
     with pytest.raises(fastparse.NotCanonical):
         fastparse.rows(raw)
+
+
+@pytest.mark.parametrize("t", ["2026-03-10 00:00:00Z", "2026-03-10t00:00:00z", "2026-03-10T07:00:00+0700",
+                               "2026-03-10T00:00:00.123456Z", "2026-03-10T00:00Z", "2026-03-10T24:00:00Z"])
+def test_other_time_forms_give_the_model_rows_or_go_to_the_model(t: str) -> None:
+    raw = _with(("received_at",), t)
+    try:
+        fast = fastparse.rows(raw)
+    except fastparse.NotCanonical:
+        return  # the model decides
+    assert fast == readings.rows_from([ReadingBatch.model_validate_json(raw)])
+
+
+def test_ids_end_at_the_end_of_the_text() -> None:
+    with pytest.raises(fastparse.NotCanonical):
+        fastparse.rows(_with(("patient_id",), "P1\n"))
 
 
 def test_sink_parse_counts_what_neither_path_accepts() -> None:

@@ -7,9 +7,10 @@ import threading
 import psycopg
 import pytest
 
+from storage import timescale
 from storage.backend import Backend, BackendUnavailable, recorded
 from storage.migrate import available, migrate
-from tests.storage.conftest import NOW
+from tests.storage.conftest import NOW, offers_timescaledb, policy_for
 
 TABLES = {
     "wards", "patients", "devices", "assignments", "roles", "users", "user_roles", "audit_log",
@@ -35,30 +36,46 @@ def test_every_backend_has_every_version() -> None:
     assert "PARTITION BY RANGE (measured_at)" in pg and "create_hypertable('readings'" in ts
 
 
-def test_migrate_empty_then_again(empty_dsn: str) -> None:
+PLAIN_ONLY = {"readings_1m_mat", "readings_1h_mat", "agg_pending"}
+
+
+def test_migrate_empty_then_again(empty_dsn: str, backend: Backend) -> None:
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        assert migrate(conn, now=NOW) == VERSIONS
-        assert recorded(conn) is Backend.POSTGRES
+        assert migrate(conn, backend, policy_for(backend), now=NOW) == VERSIONS
+        assert recorded(conn) is backend
         objects = _objects(conn)
-        assert TABLES <= {name for name, _ in objects}
-        assert ("readings", "p") in objects and ("readings_1m", "v") in objects
-        # Current day and two ahead, plus the DEFAULT partition.
-        assert {"readings_p20260310", "readings_p20260311", "readings_p20260312", "readings_default"} <= {
-            n for n, _ in objects}
-        assert migrate(conn, now=NOW) == []
+        names = {name for name, _ in objects}
+        if backend is Backend.POSTGRES:
+            assert TABLES <= names
+            assert ("readings", "p") in objects and ("readings_1m", "v") in objects
+            # Current day and two ahead, plus the DEFAULT partition.
+            assert {"readings_p20260310", "readings_p20260311", "readings_p20260312", "readings_default"} <= names
+        else:
+            assert TABLES - PLAIN_ONLY <= names and not PLAIN_ONLY & names
+            assert {("readings_1m", "v"), ("readings_1h", "v")} <= objects
+            hypertables = {r[0] for r in conn.execute(
+                "SELECT hypertable_name FROM timescaledb_information.hypertables"
+                " WHERE hypertable_schema = current_schema()")}
+            assert hypertables == {"readings", "window_features", "news2_scores", "glucose_trends", "waveform_hr"}
+            jobs = timescale.existing_jobs(conn)
+            assert len(jobs) == 13
+        assert migrate(conn, backend, policy_for(backend), now=NOW) == []
         assert _objects(conn) == objects
+        if backend is Backend.TIMESCALEDB:
+            assert timescale.existing_jobs(conn) == jobs  # the same jobs, not removed and added again
         rows = conn.execute("SELECT version, name, backend FROM schema_migrations ORDER BY version").fetchall()
-        assert rows == [(1, "registry", "postgres"), (2, "alerts_scores", "postgres"), (3, "timeseries", "postgres"),
-                        (100, "alarm_lifecycle", "postgres"), (200, "console", "postgres"),
-                        (210, "console_locale_choice", "postgres"), (300, "interop", "postgres")]
+        b = backend.value
+        assert rows == [(1, "registry", b), (2, "alerts_scores", b), (3, "timeseries", b),
+                        (100, "alarm_lifecycle", b), (200, "console", b), (210, "console_locale_choice", b),
+                        (300, "interop", b)]
 
 
-def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
+def test_concurrent_starts_apply_once(empty_dsn: str, backend: Backend) -> None:
     results: list[list[int]] = []
 
     def run() -> None:
         with psycopg.connect(empty_dsn, autocommit=True) as conn:
-            results.append(migrate(conn, now=NOW))
+            results.append(migrate(conn, backend, policy_for(backend), now=NOW))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
@@ -68,15 +85,16 @@ def test_concurrent_starts_apply_once(empty_dsn: str) -> None:
     assert sorted(results) == [[], VERSIONS]
 
 
-def test_backend_is_never_switched(db: psycopg.Connection) -> None:
-    with pytest.raises(RuntimeError, match="migrated for postgres"):
-        migrate(db, Backend.TIMESCALEDB)
+def test_backend_is_never_switched(db: psycopg.Connection, backend: Backend) -> None:
+    other = Backend.TIMESCALEDB if backend is Backend.POSTGRES else Backend.POSTGRES
+    with pytest.raises(RuntimeError, match=f"migrated for {backend}"):
+        migrate(db, other)
 
 
-def test_timescaledb_requested_without_extension(empty_dsn: str) -> None:
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone():
-            pytest.fail("this server has TimescaleDB: run the TimescaleDB checks in docs/storage.md instead")
+def test_plain_server_refuses_the_timescaledb_backend(plain_empty_dsn: str) -> None:
+    with psycopg.connect(plain_empty_dsn, autocommit=True) as conn:
+        if offers_timescaledb(conn):
+            pytest.skip("not applicable: this server has TimescaleDB (the [tsdb] variants test it)")
         with pytest.raises(BackendUnavailable):
             migrate(conn, Backend.TIMESCALEDB)
         assert recorded(conn) is None  # the failed attempt left nothing behind
@@ -112,11 +130,12 @@ def test_roles_seeded_and_user_role_unique_per_ward(db: psycopg.Connection) -> N
 
 
 def test_rpm_db_migrate_and_maintain_commands(
-    empty_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    empty_dsn: str, backend: Backend, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     from cli.main import main
 
     monkeypatch.setenv("RPM_DATABASE_URL", empty_dsn)
+    monkeypatch.setenv("RPM_DB_BACKEND", backend.value)
 
     def rpm(*args: str) -> str:
         assert main(list(args)) == 0
@@ -125,5 +144,13 @@ def test_rpm_db_migrate_and_maintain_commands(
     assert rpm("db", "migrate").strip() == f"applied migrations: {VERSIONS}"
     assert rpm("db", "migrate").strip() == "database is up to date"
     out = rpm("db", "maintain")
-    assert "backend: postgres" in out and "aggregates: 0 patient-vital-hours refreshed" in out
-    assert "readings: created -, dropped -" in out  # migrate already made today's partitions
+    assert f"backend: {backend}" in out
+    if backend is Backend.POSTGRES:
+        assert "aggregates: 0 patient-vital-hours refreshed" in out
+        assert "readings: created -, dropped -" in out  # migrate already made today's partitions
+    else:
+        # The jobs migrate created are kept as they are, not removed and added again.
+        assert "timescaledb jobs: added -, replaced -, unchanged 13" in out
+        monkeypatch.setenv("RPM_RETENTION_RAW_DAYS", "60")
+        out = rpm("db", "maintain")
+        assert "timescaledb jobs: added -, replaced ['retention readings'], unchanged 12" in out

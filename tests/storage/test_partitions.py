@@ -1,4 +1,5 @@
-"""Partition upkeep on plain PostgreSQL: ahead, late rows adopted, retention, aggregates kept longer."""
+"""Partition upkeep on plain PostgreSQL only (TimescaleDB has chunks and jobs instead): ahead,
+late rows adopted, retention, aggregates kept longer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 import psycopg
 
 from storage import maintain, queries
+from storage.backend import Backend
 from storage.migrate import migrate
 from storage.policy import RetentionPolicy
 from storage.queries import Resolution
@@ -28,9 +30,9 @@ def _partitions(conn: psycopg.Connection, table: str) -> list[str]:
         " WHERE i.inhparent = %s::regclass", (table,)))
 
 
-def test_partitions_ahead_late_rows_and_retention(empty_dsn: str) -> None:
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        migrate(conn, policy=POLICY, now=NOW)
+def test_plain_partitions_ahead_late_rows_and_retention(plain_empty_dsn: str) -> None:
+    with psycopg.connect(plain_empty_dsn, autocommit=True) as conn:
+        migrate(conn, Backend.POSTGRES, policy=POLICY, now=NOW)
         assert _partitions(conn, "readings") == [
             "readings_default", "readings_p20260310", "readings_p20260311", "readings_p20260312"]
         late, old, current = NOW - 20 * DAY, NOW - 40 * DAY, NOW + timedelta(minutes=1)
@@ -60,7 +62,8 @@ def test_partitions_ahead_late_rows_and_retention(empty_dsn: str) -> None:
         assert (again.created, again.dropped, again.rows_adopted, again.rows_expired) == ([], [], 0, 0)
 
 
-def test_pending_hours_past_raw_retention_are_discarded(db: psycopg.Connection) -> None:
+def test_plain_pending_hours_past_raw_retention_are_discarded(plain_db: psycopg.Connection) -> None:
+    db = plain_db
     db.execute("INSERT INTO agg_pending VALUES ('P1', 'spo2', %s), ('P1', 'spo2', %s)", (NOW - 40 * DAY, NOW - 2 * DAY))
     r = maintain.run_once(db, POLICY, now=NOW)
     assert r.refresh is not None and (r.refresh.hours_discarded, r.refresh.hours_refreshed) == (1, 1)

@@ -1,5 +1,5 @@
-"""Policy -> SQL and partition plans, without a database (the TimescaleDB path
-cannot run on machines without the extension; its SQL is checked here)."""
+"""Policy -> TimescaleDB jobs and partition plans, without a database (the jobs
+are also applied on a real TimescaleDB in test_timescaledb.py)."""
 
 from __future__ import annotations
 
@@ -12,35 +12,50 @@ import pytest
 from storage.backend import Backend
 from storage.migrate import available
 from storage.partitions import Partition, partition_name, plan
-from storage.policy import ORIGIN, PartitionSpec, RetentionPolicy, partition_specs, timescale_sql
+from storage.policy import (
+    ORIGIN,
+    PartitionSpec,
+    RetentionPolicy,
+    chunk_intervals,
+    partition_specs,
+    timescale_jobs,
+)
 
 DAY = timedelta(days=1)
 
 
-def test_timescale_sql_applies_every_setting() -> None:
+def test_timescale_jobs_apply_every_setting() -> None:
     p = RetentionPolicy(raw_days=30, features_days=31, scores_days=200, agg_1m_days=300, agg_1h_days=2000,
                         compress_after_days=3, refresh_lookback_days=5, agg_compress_after_days=40, chunk_days=2)
-    stmts = timescale_sql(p)
-    text = "\n".join(stmts)
-    assert "SELECT set_chunk_time_interval('readings', INTERVAL '2 days')" in stmts
-    assert "SELECT add_retention_policy('readings', drop_after => INTERVAL '30 days')" in stmts
-    assert "SELECT add_retention_policy('window_features', drop_after => INTERVAL '31 days')" in stmts
-    assert "SELECT add_retention_policy('news2_scores', drop_after => INTERVAL '200 days')" in stmts
-    assert "SELECT add_retention_policy('readings_1m', drop_after => INTERVAL '300 days')" in stmts
-    assert "SELECT add_retention_policy('readings_1h', drop_after => INTERVAL '2000 days')" in stmts
-    assert "SELECT add_compression_policy('readings', compress_after => INTERVAL '3 days')" in stmts
-    assert "SELECT add_compression_policy('readings_1m', compress_after => INTERVAL '40 days')" in stmts
-    assert ("SELECT add_continuous_aggregate_policy('readings_1m', start_offset => INTERVAL '5 days',"
+    jobs = {(j.kind, j.relation): j for j in timescale_jobs(p)}
+    assert len(jobs) == len(timescale_jobs(p)) == 13  # one job per kind and relation
+    assert chunk_intervals(p) == {"readings": 2 * DAY, "window_features": 2 * DAY}
+    stmts = [j.add_sql('"public"') for j in jobs.values()]
+    assert "SELECT \"public\".add_retention_policy('readings', drop_after => INTERVAL '30 days')" in stmts
+    assert "SELECT \"public\".add_retention_policy('window_features', drop_after => INTERVAL '31 days')" in stmts
+    assert "SELECT \"public\".add_retention_policy('news2_scores', drop_after => INTERVAL '200 days')" in stmts
+    assert "SELECT \"public\".add_retention_policy('readings_1m', drop_after => INTERVAL '300 days')" in stmts
+    assert "SELECT \"public\".add_retention_policy('readings_1h', drop_after => INTERVAL '2000 days')" in stmts
+    assert "SELECT \"public\".add_compression_policy('readings', compress_after => INTERVAL '3 days')" in stmts
+    assert "SELECT \"public\".add_compression_policy('readings_1m', compress_after => INTERVAL '40 days')" in stmts
+    assert ("SELECT \"public\".add_continuous_aggregate_policy('readings_1m', start_offset => INTERVAL '5 days',"
             " end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '1 minute')") in stmts
-    # Every job is removed before it is added, so re-running changes settings instead of failing.
-    for i, s in enumerate(stmts):
-        if s.startswith("SELECT add_") and "policy" in s:
-            relation = s.split("'")[1]
-            kind = s.split("(")[0].removeprefix("SELECT add_")
-            assert stmts[i - 1] == f"SELECT remove_{kind}('{relation}', if_exists => true)"
-    assert text.count("add_retention_policy") == 7
-    for s in stmts:
-        pglast.parse_sql(s)  # valid PostgreSQL syntax
+    assert jobs["retention", "readings"].remove_sql("ts") == (
+        "SELECT ts.remove_retention_policy('readings', if_exists => true)")
+    for j in jobs.values():
+        pglast.parse_sql(j.add_sql("public"))  # valid PostgreSQL syntax
+        pglast.parse_sql(j.remove_sql("public"))
+
+
+def test_an_unchanged_job_is_kept_and_a_changed_one_is_not() -> None:
+    jobs = {(j.kind, j.relation): j for j in timescale_jobs(RetentionPolicy())}
+    retention, refresh = jobs["retention", "readings"], jobs["refresh", "readings_1h"]
+    # TimescaleDB's own schedule of a retention job is not ours to compare.
+    assert retention.matches(90 * DAY, None, DAY) and retention.matches(90 * DAY, None, None)
+    assert not retention.matches(30 * DAY, None, DAY)
+    assert refresh.matches(7 * DAY, timedelta(hours=1), timedelta(minutes=30))
+    assert not refresh.matches(7 * DAY, timedelta(hours=1), timedelta(minutes=1))
+    assert not refresh.matches(7 * DAY, timedelta(minutes=1), timedelta(minutes=30))
 
 
 def test_timescaledb_migration_parses_and_mirrors_plain_columns() -> None:

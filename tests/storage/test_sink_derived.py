@@ -14,7 +14,13 @@ from embedded.ports import free_port
 from tests.services import Services, wait_for
 from tests.storage.test_sink_faults import T0, make_batches, metric, produce, sink_env
 from wire import topics
-from wire.derived import GlucoseTrend, News2Score, ScoreBatch, WindowFeatures, WindowStats
+from wire.derived import (
+    GlucoseTrend,
+    News2Score,
+    ScoreBatch,
+    WindowFeatures,
+    WindowStats,
+)
 from wire.units import ReadingType
 
 

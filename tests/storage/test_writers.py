@@ -9,7 +9,15 @@ import pytest
 
 from storage import derived, readings
 from tests.storage.conftest import NOW, insert, reading
-from wire.derived import GlucoseDaily, GlucoseTrend, News2Score, ScoreBatch, WaveformHeartRate, WindowFeatures, WindowStats
+from wire.derived import (
+    GlucoseDaily,
+    GlucoseTrend,
+    News2Score,
+    ScoreBatch,
+    WaveformHeartRate,
+    WindowFeatures,
+    WindowStats,
+)
 from wire.messages import WaveformKind
 from wire.units import ReadingType
 
@@ -32,7 +40,8 @@ def test_write_refuses_to_run_outside_a_transaction(db: psycopg.Connection) -> N
     assert db.execute("SELECT count(*) FROM readings").fetchone() == (0,)
 
 
-def test_insert_marks_hours_for_refresh_only_for_new_rows(db: psycopg.Connection) -> None:
+def test_plain_insert_marks_hours_for_refresh_only_for_new_rows(plain_db: psycopg.Connection) -> None:
+    db = plain_db  # agg_pending is the plain backend's refresh queue
     insert(db, [reading(NOW + timedelta(minutes=5), 70), reading(NOW + timedelta(hours=1, minutes=1), 72)])
     db.execute("DELETE FROM agg_pending")
     insert(db, [reading(NOW + timedelta(minutes=5), 70)])  # a replay: nothing new, nothing to refresh
