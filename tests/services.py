@@ -70,3 +70,36 @@ def wait_for(check: Callable[[], T | None], timeout_s: float, what: str, service
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last={last!r}\n"
                          + (services.logs() if services else ""))
+
+
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[bytes]:
+    """Every record of ``topic`` up to its end offsets at call time.
+
+    Reading "until nothing arrives for N seconds" returned nothing at all when the shared mock cluster
+    was slow to answer metadata late in the suite, and an empty read then passed for "no data".
+    Reading to the end offsets known at call time either returns everything or fails loudly.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap, api_version=(2, 3, 0), enable_auto_commit=False)
+    deadline = time.time() + timeout_s
+    try:
+        parts = c.partitions_for_topic(topic)
+        while not parts:
+            if time.time() > deadline:
+                raise AssertionError(f"topic {topic} has no partitions after {timeout_s:.0f} s")
+            time.sleep(0.2)
+            parts = c.partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        c.assign(tps)
+        c.seek_to_beginning(*tps)
+        end = c.end_offsets(tps)
+        out: list[bytes] = []
+        while any(c.position(tp) < end[tp] for tp in tps):
+            if time.time() > deadline:
+                raise AssertionError(f"reading {topic} to its end offsets {end} took over {timeout_s:.0f} s")
+            for records in c.poll(timeout_ms=500).values():
+                out.extend(r.value for r in records)
+        return out
+    finally:
+        c.close()

@@ -14,14 +14,13 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from kafka import KafkaConsumer
 
 from alerts.console.users import Grant, create_user
 from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
 from runtime.mqtt import new_client
 from storage import registry
-from tests.services import Services, wait_for
+from tests.services import Services, read_topic, wait_for
 from wire.messages import DeviceKind, DeviceReading, Telemetry
 from wire.topics import telemetry_topic
 from wire.units import ReadingType
@@ -136,12 +135,8 @@ def test_readings_and_alert_flow_end_to_end(
         assert db.execute("SELECT count(*) FROM readings WHERE device_id = 'ghost-1'").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM alert_events WHERE event = 'raised'").fetchone()[0] == 1
 
-        dead = KafkaConsumer(
-            f"{topic_prefix}rpm.dead-letter.v1", bootstrap_servers=kafka_cluster.bootstrap, api_version=(2, 3, 0),
-            auto_offset_reset="earliest", consumer_timeout_ms=3000,
-        )
-        reasons = [json.loads(m.value)["reason"] for m in dead]
-        dead.close()
+        dead = read_topic(kafka_cluster.bootstrap, f"{topic_prefix}rpm.dead-letter.v1")
+        reasons = [json.loads(v)["reason"] for v in dead]
         assert reasons == ["unknown_device"]
 
         metrics = httpx.get(f"{base}/metrics", timeout=5).text

@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import paho.mqtt.client as mqtt
 import psycopg
-from kafka import KafkaConsumer
 
 from embedded.kafka_mock import MockKafka
 from firmware_sim.ppg import ppg_snippet
 from runtime.mqtt import new_client
 from storage import registry
-from tests.services import Services, wait_for
+from tests.services import Services, read_topic, wait_for
 from wire.messages import DeviceKind, Waveform, WaveformKind
 from wire.topics import waveform_topic
 
@@ -51,11 +50,7 @@ def _publish(url: str, v5: bool, messages: list[tuple[str, bytes]]) -> None:
 
 
 def _consume(bootstrap: str, topic: str) -> list[dict[str, object]]:
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, api_version=(2, 3, 0), auto_offset_reset="earliest",
-                      consumer_timeout_ms=2000)
-    out = [json.loads(m.value) for m in c]
-    c.close()
-    return out
+    return [json.loads(v) for v in read_topic(bootstrap, topic)]
 
 
 def test_patch_pleth_gives_live_heart_rate_and_quality(
@@ -141,9 +136,12 @@ def test_patch_pleth_gives_live_heart_rate_and_quality(
         assert abs(float(w["median"]) - 84) <= 3  # type: ignore[arg-type]
 
         # The machine's broker is shared: other tests' devices are dead-lettered here too; keep ours.
-        dead = [d for d in _consume(kafka_cluster.bootstrap, f"{topic_prefix}rpm.dead-letter.v1")
-                if d["mqtt_topic"] in (waveform_topic(DEVICE), waveform_topic("ghost-wave"))]
-        reasons = sorted(str(d["reason"]) for d in dead)
+        def ours_dead() -> list[str] | None:
+            dead = [d for d in _consume(kafka_cluster.bootstrap, f"{topic_prefix}rpm.dead-letter.v1")
+                    if d["mqtt_topic"] in (waveform_topic(DEVICE), waveform_topic("ghost-wave"))]
+            return sorted(str(d["reason"]) for d in dead) if len(dead) >= 2 else None
+
+        reasons = wait_for(ours_dead, 60, "both waveform dead letters", svc)
         assert reasons == ["schema_violation", "unknown_device"]
     finally:
         svc.close()

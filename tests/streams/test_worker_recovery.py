@@ -15,10 +15,10 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from embedded.kafka_mock import MockKafka
-from tests.services import Services, wait_for
+from tests.services import Services, read_topic, wait_for
 from wire.messages import DeviceKind, Reading, ReadingBatch
 from wire.packed import pack, partition_of
 from wire.units import ReadingType as RT
@@ -46,11 +46,7 @@ def records(start: datetime) -> list[tuple[str, bytes]]:
 
 
 def read_all(bootstrap: str, topic: str) -> list[dict[str, object]]:
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, api_version=(2, 3, 0), auto_offset_reset="earliest",
-                      consumer_timeout_ms=2500)
-    got = [json.loads(m.value) for m in c]
-    c.close()
-    return got
+    return [json.loads(v) for v in read_topic(bootstrap, topic)]
 
 
 def test_kill_and_restart_recovers_state_without_double_counting(
