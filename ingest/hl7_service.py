@@ -18,15 +18,12 @@ import hl7.mllp
 import psycopg
 from prometheus_client import CollectorRegistry, Counter
 
-from ingest import hl7_map
+from ingest import hl7_map, submit_service
 from ingest.hl7_settings import Hl7Settings
-from ingest.kafka_out import KafkaOut, producer_config
 from ingest.kafka_submit import KafkaSubmitter
-from ingest.metrics import BridgeMetrics
 from ingest.registry_cache import RegistryCache
 from ingest.validate import Limits
 from runtime import health, heartbeat, logs
-from runtime.signals import stop_event
 from storage.registry import AssignmentSnapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -111,25 +108,10 @@ def run(s: Hl7Settings) -> int:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             return load_snapshot(conn)
 
-    registry = CollectorRegistry()
-    hc = health.Health()
-    stop = stop_event()
-    if s.metrics_port:
-        health.serve(s.metrics_port, registry, hc)
-    cache = RegistryCache(load, s.registry_refresh_s, on_status=lambda ok, d: hc.set("registry", ok, d))
-    fatal: list[str] = []
-
-    def on_fatal(why: str) -> None:
-        # A fatal producer error: stop; nothing unconfirmed was acknowledged, so senders resend.
-        fatal.append(why)
-        stop.set()
-
-    kafka = KafkaOut(producer_config(s.kafka_bootstrap, f"{s.topic_prefix}rpm-{s.hl7_instance}",
-                                     compression=s.kafka_compression, delivery_timeout_ms=s.kafka_delivery_timeout_ms),
-                     on_fatal)
-    submitter = KafkaSubmitter(kafka, s.topic_prefix, BridgeMetrics(registry))
+    svc = submit_service.start(s, s.hl7_instance, load)
+    hc, stop, cache, submitter, fatal = svc.hc, svc.stop, svc.cache, svc.submitter, svc.fatal
     heartbeat.start(dsn, "hl7", s.hl7_instance, hc.snapshot, stop)
-    listener = Hl7Listener(s, cache, submitter, Hl7Metrics(registry), hc)
+    listener = Hl7Listener(s, cache, submitter, Hl7Metrics(svc.registry), hc)
     try:
         asyncio.run(listener.serve(stop))
     finally:

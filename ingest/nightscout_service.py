@@ -9,17 +9,12 @@ from datetime import timedelta
 
 import psycopg
 import uvicorn
-from prometheus_client import CollectorRegistry
 
-from ingest.kafka_out import KafkaOut, producer_config
-from ingest.kafka_submit import KafkaSubmitter
-from ingest.metrics import BridgeMetrics
+from ingest import submit_service
 from ingest.nightscout_api import NightscoutMetrics, create_app
 from ingest.nightscout_settings import NightscoutSettings
-from ingest.registry_cache import RegistryCache
 from ingest.validate import Limits
-from runtime import health, heartbeat, logs
-from runtime.signals import stop_event
+from runtime import heartbeat, logs
 from storage.registry import AssignmentSnapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -36,25 +31,10 @@ def run(s: NightscoutSettings) -> int:
         with connect() as conn:
             return load_snapshot(conn)
 
-    registry = CollectorRegistry()
-    hc = health.Health()
-    stop = stop_event()
-    if s.metrics_port:
-        health.serve(s.metrics_port, registry, hc)
-    cache = RegistryCache(load, s.registry_refresh_s, on_status=lambda ok, d: hc.set("registry", ok, d))
-    fatal: list[str] = []
-
-    def on_fatal(why: str) -> None:
-        # A fatal producer error: stop; nothing unconfirmed was acknowledged, so senders resend.
-        fatal.append(why)
-        stop.set()
-
-    kafka = KafkaOut(producer_config(s.kafka_bootstrap, f"{s.topic_prefix}rpm-{s.nightscout_instance}",
-                                     compression=s.kafka_compression, delivery_timeout_ms=s.kafka_delivery_timeout_ms),
-                     on_fatal)
-    submitter = KafkaSubmitter(kafka, s.topic_prefix, BridgeMetrics(registry))
+    svc = submit_service.start(s, s.nightscout_instance, load)
+    hc, stop, cache, kafka, submitter, fatal = svc.hc, svc.stop, svc.cache, svc.kafka, svc.submitter, svc.fatal
     limits = Limits(s.max_payload_bytes, timedelta(seconds=s.max_future_skew_s), timedelta(seconds=s.late_horizon_s))
-    app = create_app(connect, cache, submitter, limits, NightscoutMetrics(registry))
+    app = create_app(connect, cache, submitter, limits, NightscoutMetrics(svc.registry))
     heartbeat.start(dsn, "nightscout", s.nightscout_instance, hc.snapshot, stop)
     server = uvicorn.Server(uvicorn.Config(app, host=s.nightscout_host, port=s.nightscout_port, log_level="warning",
                                            lifespan="off"))
