@@ -103,3 +103,20 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[byte
         return out
     finally:
         c.close()
+
+
+def publish_qos1(url: str, v5: bool, messages: list[tuple[str, bytes]], client_id: str) -> None:
+    """Publish ``(topic, payload)`` pairs at QoS 1 and return once the broker acknowledged every one."""
+    import paho.mqtt.client as mqtt
+
+    from runtime.mqtt import new_client
+
+    client, target = new_client(url, client_id, v5=v5)
+    client.connect(target.host, target.port)
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=30)
+        assert info.rc == mqtt.MQTT_ERR_SUCCESS
+    client.disconnect()
+    client.loop_stop()

@@ -11,16 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
 from alerts.console.users import Grant, create_user
 from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
-from runtime.mqtt import new_client
 from storage import registry
-from tests.services import Services, read_topic, wait_for
+from tests.services import Services, publish_qos1, read_topic, wait_for
 from wire.messages import DeviceKind, DeviceReading, Telemetry
 from wire.topics import telemetry_topic
 from wire.units import ReadingType
@@ -35,18 +33,6 @@ def _telemetry(device: str, seq: int, t: datetime, hr: float) -> bytes:
         DeviceReading(type=ReadingType.RESP_RATE, t=t, value=16, unit="/min"),
     )
     return Telemetry(device_id=device, seq=seq, sent_at=t, readings=readings).model_dump_json().encode()
-
-
-def _publish_all(url: str, v5: bool, messages: list[tuple[str, bytes]]) -> None:
-    client, target = new_client(url, "e2e-publisher", v5=v5)
-    client.connect(target.host, target.port)
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=30)
-        assert info.rc == mqtt.MQTT_ERR_SUCCESS
-    client.disconnect()
-    client.loop_stop()
 
 
 def test_readings_and_alert_flow_end_to_end(
@@ -103,7 +89,7 @@ def test_readings_and_alert_flow_end_to_end(
         messages.append(messages[10])
         # An unregistered device: dead-lettered, never stored.
         messages.append((telemetry_topic("ghost-1"), _telemetry("ghost-1", 0, start, 150)))
-        _publish_all(mqtt_url, mqtt_v5, messages)
+        publish_qos1(mqtt_url, mqtt_v5, messages, "e2e-publisher")
 
         def stored() -> int | None:
             n = db.execute("SELECT count(*) FROM readings").fetchone()[0]

@@ -12,14 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import psycopg
 
 from embedded.kafka_mock import MockKafka
 from firmware_sim.ppg import ppg_snippet
-from runtime.mqtt import new_client
 from storage import registry
-from tests.services import Services, read_topic, wait_for
+from tests.services import Services, publish_qos1, read_topic, wait_for
 from wire.messages import DeviceKind, Waveform, WaveformKind
 from wire.topics import waveform_topic
 
@@ -35,18 +33,6 @@ def _ecg(hr: float, fs: float, seconds: float, lead_off_from: float | None = Non
         off = t >= lead_off_from
         x[off] = 0.02 * np.random.default_rng(2).standard_normal(int(off.sum()))
     return tuple(np.round(x * 1000).tolist())
-
-
-def _publish(url: str, v5: bool, messages: list[tuple[str, bytes]]) -> None:
-    client, target = new_client(url, "wave-publisher", v5=v5)
-    client.connect(target.host, target.port)
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=30)
-        assert info.rc == mqtt.MQTT_ERR_SUCCESS
-    client.disconnect()
-    client.loop_stop()
 
 
 def _consume(bootstrap: str, topic: str) -> list[dict[str, object]]:
@@ -103,7 +89,7 @@ def test_patch_pleth_gives_live_heart_rate_and_quality(
             return {"bridge", "streams", "sink"} <= {r[0] for r in rows}
 
         wait_for(ready, 120, "bridge, streams and sink ready", svc)
-        _publish(mqtt_url, mqtt_v5, messages)
+        publish_qos1(mqtt_url, mqtt_v5, messages, "wave-publisher")
 
         def stored() -> list[tuple[object, ...]] | None:
             rows = db.execute("SELECT waveform, hr_bpm, good_windows, windows, reason FROM waveform_hr "
