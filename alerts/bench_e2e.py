@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -63,6 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=75.0, help="seconds of publishing")
     p.add_argument("--publishers", type=int, default=4,
                    help="processes the simulated fleet is split over (one MQTT connection each)")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="sample each service with py-spy while publishing (collapsed stacks in DIR; costs CPU itself)")
 
 
 def _say(msg: str) -> None:
@@ -163,6 +168,19 @@ def _register(dsn: str, patients: list[str]) -> None:
         create_user(conn, "bench", BENCH_USER, "Bench nurse", BENCH_PASSWORD, [Grant("nurse", "bench")])
 
 
+def _profile(out_dir: Path, pids: dict[str, int]) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each service while the fleet publishes: collapsed stacks in ``out_dir/<service>.txt``."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(exe).exists():
+        raise SystemExit("--profile needs py-spy (pip install py-spy)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _say(f"profiling {', '.join(pids)} with py-spy into {out_dir}")
+    return [subprocess.Popen([exe, "record", "--rate", "50", "--format", "raw", "--nonblocking", "--threads",
+                              "-o", str(out_dir / f"{name}.txt"), "--pid", str(pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     prefix = f"b{uuid.uuid4().hex[:8]}."
     patients = [f"{prefix.strip('.')}p{i:04d}" for i in range(args.patients)]
@@ -187,6 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             watch = CandidateWatch(infra.kafka.bootstrap, f"{prefix}{topics.ALERT_CANDIDATES}")
             _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
             cpu0 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
+            spies = _profile(args.profile, {n: procs.procs[n].pid for n in SERVICES}) if args.profile else []
             t_pub = time.time()
             fleet = publish_fleet(infra.mqtt_url, infra.v5, patients, per_minute, args.rate_hz, args.duration,
                                   ONSET_DELAY_S, args.publishers)
@@ -198,6 +217,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 time.sleep(0.5)
             stored = _wait_stored(infra.dsn, 3 * published, 60)
             cpu1 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            for spy in spies:
+                spy.wait(30)
             probe.stop()
             watch.stop()
     readings_k = 3 * published / 1000
