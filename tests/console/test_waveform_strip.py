@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, expect
 
-from alerts.console import waveform_strip
-from firmware_sim.ppg import ppg_snippet
-from alerts.console import users
+from alerts.console import users, waveform_strip
 from alerts.console.users import Grant
+from firmware_sim.ppg import ppg_snippet
 from storage import audit, derived, waveforms
 from tests.console.browser import chromium, new_page, sign_in
 from tests.console.conftest import Console
