@@ -162,6 +162,15 @@ def test_strip_drawn_as_a_real_trace_in_both_languages(console: Console, strip_e
             assert all(b[0] >= a[0] for a, b in zip(pts, pts[1:], strict=False))
             ticks = holder.locator("svg .axis line.tick")
             assert 19 <= ticks.count() <= 21  # one per second over 20 s
+            # Time labels: several, never touching each other or running out of the chart.
+            boxes = page.evaluate("""(sel) => {
+                const svg = document.querySelector(sel).getBoundingClientRect();
+                return [...document.querySelectorAll(sel + ' .axis text.x')].map(e => {
+                    const b = e.getBoundingClientRect(); return [b.left, b.right, svg.left, svg.right]; });
+            }""", f'[data-waveform="bm-a1:{kind}"] svg')
+            assert len(boxes) >= 3
+            assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
+            assert all(left >= sl - 0.5 and right <= sr + 0.5 for left, right, sl, sr in boxes), boxes
         expect(page.locator('[data-waveform="bm-a1:ppg"] [data-hr]')).to_contain_text("112")  # the derived rate
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "page scrolls sideways"
         section.screenshot(path=str(artifacts / f"waveform-{locale}-{width}.png"))
