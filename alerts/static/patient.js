@@ -61,6 +61,10 @@
     const seconds = Math.round((end - start) / 1000);
     document.getElementById("waveform-hint").textContent = t("patient.waveform_hint", {seconds});
     document.getElementById("waveform-none").hidden = data.strips.length > 0;
+    // A strip that ends more than a minute ago (a monitor that stopped sending) must never pass for live.
+    const old = document.getElementById("waveform-old");
+    old.hidden = !data.strips.length || Date.now() - end < 60e3;
+    old.textContent = old.hidden ? "" : t("patient.waveform_old", {ago: RPM.ago(data.end)});
     for (const st of data.strips) {
       const holder = el("div", {class: "chart strip-chart", "data-waveform": `${st.device_id}:${st.waveform}`});
       box.append(holder);

@@ -3,12 +3,14 @@ and the patient view in a real browser (a pleth and an ECG trace with 1-s ticks,
 waveform" for a bed without one), in Vietnamese and English, on a desktop and a 390 px phone.
 
 The snippets are written through the product's writer (storage.waveforms) just before the tests, so the
-strip's default span (the newest snippet of the last hour) holds them however long the package has run.
+strip's default span (the newest snippet of the last hour) holds them however long the package has run; the
+browser test writes the newest ones again before each view, so PA1's strip is live when shown.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,8 +30,9 @@ from wire.messages import ReadingBatch, WaveformKind, WaveformSnippet
 
 VIEWS = [("vi", 1440), ("en", 1440), ("vi", 390), ("en", 390)]
 BROWSER_LOCALE = {"vi": "vi-VN", "en": "en-US"}
-TEXT = {"vi": {"ppg": "Sóng mạch (Pleth)", "ecg": "Điện tim (ECG)", "none": "Không có dạng sóng"},
-        "en": {"ppg": "Pleth (PPG)", "ecg": "ECG", "none": "No waveform"}}
+TEXT = {"vi": {"ppg": "Sóng mạch (Pleth)", "ecg": "Điện tim (ECG)", "none": "Không có dạng sóng",
+               "old": "Không phải trực tiếp"},
+        "en": {"ppg": "Pleth (PPG)", "ecg": "ECG", "none": "No waveform", "old": "Not live"}}
 
 
 def _pleth(t0: datetime, seconds: float) -> WaveformSnippet:
@@ -47,20 +50,33 @@ def _ecg(t0: datetime, seconds: float, fs: float = 250.0) -> WaveformSnippet:
     return WaveformSnippet(kind=WaveformKind.ECG, t=t0, fs_hz=fs, samples=tuple(np.round(x).tolist()), unit="uV")
 
 
-@pytest.fixture(scope="module")
-def strip_end(console: Console) -> datetime:
-    """PA1's monitor: 2 minutes of 10-s pleth snippets and the last 40 s of ECG, ending 2 s ago."""
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
-    snippets = [_pleth(end - timedelta(seconds=120 - 10 * k), 10.0) for k in range(12)]
-    snippets += [_ecg(end - timedelta(seconds=40 - 20 * k), 20.0) for k in range(2)]
-    rows = [r for s in snippets for r in waveforms.rows_from(ReadingBatch(
-        patient_id="PA1", device_id="bm-a1", seq=-1, sent_at=end, received_at=end, readings=(), waveforms=(s,)))]
-    # The rate the stream worker derived from the newest pleth snippet.
+def _write(console: Console, patient: str, device: str, snippets: list[WaveformSnippet]) -> None:
+    rows = [r for sn in snippets for r in waveforms.rows_from(ReadingBatch(
+        patient_id=patient, device_id=device, seq=-1, sent_at=sn.t, received_at=sn.t, readings=(), waveforms=(sn,)))]
+    with console.connect() as conn, conn.transaction():
+        waveforms.write(conn, rows)
+
+
+def _seed_live(console: Console) -> datetime:
+    """PA1's monitor up to now: 10-s pleth snippets for 2 minutes and ECG for the last 40 s, on a 10-s grid
+    (so writing again later only adds the newer slots, never an overlapping snippet), and the rate the
+    stream worker derived from the newest pleth snippet. Returns where the newest snippet ends."""
+    now = datetime.now(UTC) - timedelta(seconds=2)
+    end = now.replace(microsecond=0) - timedelta(seconds=now.second % 10)
+    _write(console, "PA1", "bm-a1", [_pleth(end - timedelta(seconds=10 * k), 10.0) for k in range(1, 13)]
+           + [_ecg(end - timedelta(seconds=10 * k), 10.0) for k in range(1, 5)])
     hr = derived.WaveformHrRow(patient_id="PA1", device_id="bm-a1", waveform="ppg", at=end, hr_bpm=112.0, reason="ok",
                                good_windows=2, windows=2)
     with console.connect() as conn, conn.transaction():
-        assert waveforms.write(conn, rows).inserted == len(rows)
         derived.write(conn, [hr])
+    return end
+
+
+@pytest.fixture(scope="module")
+def strip_end(console: Console) -> datetime:
+    end = _seed_live(console)
+    # PA3's monitor stopped sending its pleth 10 minutes ago: its strip must not pass for live.
+    _write(console, "PA3", "bm-a3", [_pleth(end - timedelta(minutes=10, seconds=10 * k), 10.0) for k in range(1, 3)])
     return end
 
 
@@ -144,6 +160,7 @@ def test_strip_drawn_as_a_real_trace_in_both_languages(console: Console, strip_e
         with console.connect() as conn:
             if conn.execute("SELECT 1 FROM users WHERE id = %s", (user,)).fetchone() is None:
                 users.create_user(conn, "test", user, "Dr Wave", PASSWORD, [Grant("clinician", None)], locale, None)
+        _seed_live(console)
         _, page = new_page(browser, locale=BROWSER_LOCALE[locale], width=width, height=900)
         sign_in(page, console, user, "/patients/PA1")
         assert page.get_attribute("html", "lang") == locale
@@ -172,9 +189,15 @@ def test_strip_drawn_as_a_real_trace_in_both_languages(console: Console, strip_e
             assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
             assert all(left >= sl - 0.5 and right <= sr + 0.5 for left, right, sl, sr in boxes), boxes
         expect(page.locator('[data-waveform="bm-a1:ppg"] [data-hr]')).to_contain_text("112")  # the derived rate
+        expect(page.locator("#waveform-old")).to_be_hidden()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "page scrolls sideways"
         section.screenshot(path=str(artifacts / f"waveform-{locale}-{width}.png"))
         page.screenshot(path=str(artifacts / f"waveform-page-{locale}-{width}.png"), full_page=True)
+        page.goto(f"{console.base}/patients/PA3")
+        expect(page.locator(".patient")).to_have_attribute("data-loaded", "24h")
+        expect(page.locator('[data-waveform="bm-a3:ppg"] svg polyline.trace')).to_have_count(1)
+        expect(page.locator("#waveform-old")).to_contain_text(TEXT[locale]["old"])
+        expect(page.locator("#waveform-old")).to_contain_text(re.compile(r"\b1[0-3]\b"))  # minutes ago
         page.goto(f"{console.base}/patients/PA2")
         expect(page.locator(".patient")).to_have_attribute("data-loaded", "24h")
         expect(page.locator("#waveform-none")).to_have_text(TEXT[locale]["none"])
