@@ -170,13 +170,13 @@ const Chart = (() => {
     const pad = (hi - lo) * .06;
     const y = v => height - m.b - (v - lo + pad) / (hi - lo + 2 * pad) * (height - m.t - m.b);
     const axis = s("g", {class: "axis"});
-    // Every label starts at its tick (12 px text is about 7 px a character): a label every 1, 2, 5... s,
+    // Every label starts at its tick (12 px digits are about 6.5 px wide): a label every 1, 2, 5... s,
     // as often as they fit without touching, none running past the right edge.
-    const labelW = opts.fmtX(opts.start).length * 7 + 10;
+    const labelW = opts.fmtX(opts.start).length * 6.5 + 8;
     const labelEvery = [1, 2, 5, 10, 20].find(k => (width - m.l - m.r) / opts.seconds * k >= labelW) || 30;
     for (let k = 0; k <= opts.seconds; k++) {
       axis.append(s("line", {class: "tick", x1: x(k), x2: x(k), y1: m.t, y2: height - m.b}));
-      if (k % labelEvery === 0 && x(k) + labelW - 10 <= width) {
+      if (k % labelEvery === 0 && x(k) + labelW - 6 <= width) {
         axis.append(s("text", {class: "x", x: x(k) + 2, y: height - 6, "text-anchor": "start"}, opts.fmtX(opts.start + k * 1000)));
       }
     }

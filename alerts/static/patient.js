@@ -177,7 +177,9 @@
       drawTrends(trends, alerts);
       drawNews2(news2, alerts, trends.start, trends.end);
       drawAlarms(alerts);
-      drawWaveform(await api(`${base}/waveform`));
+      // 20 s like a central station's strip; 10 s on a phone, so beats stay as far apart as on a monitor's sweep.
+      const strip = document.getElementById("waveform-strips").clientWidth < 600 ? 10 : 20;
+      drawWaveform(await api(`${base}/waveform?seconds=${strip}`));
       root.dataset.loaded = range;
       if (info && info.has_glucose) drawCgm(await api(`${base}/glucose?days=14`));
     } catch (e) { showError(e); }

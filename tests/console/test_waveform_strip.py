@@ -172,13 +172,14 @@ def test_strip_drawn_as_a_real_trace_in_both_languages(console: Console, strip_e
             expect(holder.locator("h3")).to_contain_text(TEXT[locale][kind])
             trace = holder.locator("svg polyline.trace")
             pts = [tuple(map(float, p.split(","))) for p in (trace.first.get_attribute("points") or "").split()]
-            assert len(pts) >= 500, f"{kind}: {len(pts)} points"
+            assert len(pts) >= 400, f"{kind}: {len(pts)} points"
             ys = [y for _, y in pts]
             # The shape varies: beats, not a flat or constant line; x runs left to right.
             assert max(ys) - min(ys) > 60 and len({round(y) for y in ys}) > 30
             assert all(b[0] >= a[0] for a, b in zip(pts, pts[1:], strict=False))
             ticks = holder.locator("svg .axis line.tick")
-            assert 19 <= ticks.count() <= 21  # one per second over 20 s
+            seconds = 20 if width > 600 else 10  # a phone shows 10 s, so beats stay apart
+            assert ticks.count() == seconds + 1  # one per second
             # Time labels: several, never touching each other or running out of the chart.
             boxes = page.evaluate("""(sel) => {
                 const svg = document.querySelector(sel).getBoundingClientRect();
