@@ -29,6 +29,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -54,6 +58,8 @@ from wire.rules import CATALOG, Rule
 
 ONSET_DELAY_S = CATALOG[Rule.HEART_RATE_HIGH].onset_delay_s or 0.0
 SERVICES = ("bridge", "streams", "sink", "alerts")
+# What else the run charges the machine, by process name.
+INFRA_COMMANDS = ("mosquitto", "postgres")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,6 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=75.0, help="seconds of publishing")
     p.add_argument("--publishers", type=int, default=4,
                    help="processes the simulated fleet is split over (one MQTT connection each)")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="sample each service with py-spy while publishing (collapsed stacks in DIR; costs CPU itself)")
 
 
 def _say(msg: str) -> None:
@@ -163,6 +171,27 @@ def _register(dsn: str, patients: list[str]) -> None:
         create_user(conn, "bench", BENCH_USER, "Bench nurse", BENCH_PASSWORD, [Grant("nurse", "bench")])
 
 
+def _machine(busy_s: float, infra_s: dict[str, float], services_s: float, readings_k: float,
+             wall_s: float) -> dict[str, object]:
+    per_k = {f"{c}_cpu_s_per_1000_readings": round(v / readings_k, 4) for c, v in infra_s.items()}
+    rest = busy_s - services_s - sum(infra_s.values())
+    return {"cores_busy": round(busy_s / wall_s, 2), "cores": os.cpu_count(), "wall_s": round(wall_s, 1), **per_k,
+            "rest_cpu_s_per_1000_readings": round(rest / readings_k, 4)}
+
+
+def _profile(out_dir: Path, pids: dict[str, int]) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each service while the fleet publishes: collapsed stacks in ``out_dir/<service>.txt``."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(exe).exists():
+        raise SystemExit("--profile needs py-spy (pip install py-spy)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _say(f"profiling {', '.join(pids)} with py-spy into {out_dir}")
+    return [subprocess.Popen([exe, "record", "--rate", "50", "--format", "raw", "--nonblocking", "--threads",
+                              "-o", str(out_dir / f"{name}.txt"), "--pid", str(pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     prefix = f"b{uuid.uuid4().hex[:8]}."
     patients = [f"{prefix.strip('.')}p{i:04d}" for i in range(args.patients)]
@@ -187,6 +216,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             watch = CandidateWatch(infra.kafka.bootstrap, f"{prefix}{topics.ALERT_CANDIDATES}")
             _say(f"publishing {args.patients} devices at {args.rate_hz} Hz for {args.duration:.0f} s")
             cpu0 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
+            machine0, infra0 = procstat.machine_busy_s(), {c: procstat.by_command(c) for c in INFRA_COMMANDS}
+            spies = _profile(args.profile, {n: procs.procs[n].pid for n in SERVICES}) if args.profile else []
             t_pub = time.time()
             fleet = publish_fleet(infra.mqtt_url, infra.v5, patients, per_minute, args.rate_hz, args.duration,
                                   ONSET_DELAY_S, args.publishers)
@@ -198,6 +229,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 time.sleep(0.5)
             stored = _wait_stored(infra.dsn, 3 * published, 60)
             cpu1 = {n: procstat.sample(procs.procs[n].pid) for n in SERVICES}
+            machine1, infra1 = procstat.machine_busy_s(), {c: procstat.by_command(c) for c in INFRA_COMMANDS}
+            elapsed_total = time.time() - t_pub
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            for spy in spies:
+                spy.wait(30)
             probe.stop()
             watch.stop()
     readings_k = 3 * published / 1000
@@ -233,6 +270,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "readings_stored_share": round(stored / max(1, 3 * published), 4),
         "cost_per_service": cost,
         "cpu_s_per_1000_readings_total": round(sum(c["cpu_s_per_1000_readings"] for c in cost.values()), 4),
+        # The whole machine over the same interval: the four services, the brokers and database,
+        # and the rest (the bench itself: its publisher processes, probe, SSE client; other load).
+        "machine": _machine(machine1 - machine0, {c: infra1[c] - infra0[c] for c in INFRA_COMMANDS},
+                            sum((b.cpu_s - a.cpu_s) for n in SERVICES
+                                if (a := cpu0[n]) is not None and (b := cpu1[n]) is not None),
+                            readings_k, elapsed_total),
         "targets": {"p99_publish_to_console_ms": 2000, "p99_onset_to_console_high_ms": 15000,
                     "readings_stored_share": 1.0},
     }

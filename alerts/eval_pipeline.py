@@ -11,6 +11,7 @@ event time), so the run takes minutes instead of the scenario's hours.
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -33,7 +34,7 @@ def _streams_lag(infra: Infra) -> int | None:
     """Readings not yet committed by the stream workers' consumer group (None: unknown, treated as drained)."""
     from kafka import KafkaAdminClient, TopicPartition
 
-    name = f"{infra.prefix}{topics.READINGS}"
+    name = f"{infra.prefix}{topics.READINGS_PACKED}"
     try:
         admin = KafkaAdminClient(bootstrap_servers=infra.kafka.bootstrap, api_version=(2, 3, 0))
         committed = admin.list_consumer_group_offsets(topics.stream_app_id(infra.prefix))
@@ -59,7 +60,7 @@ def run_scenario(
             for name in ("bridge", "streams"):
                 procs.start(name)
             wait_ready(infra.dsn, ("bridge", "streams"), procs)
-            cand_topic, readings_topic = f"{prefix}{topics.ALERT_CANDIDATES}", f"{prefix}{topics.READINGS}"
+            cand_topic, readings_topic = f"{prefix}{topics.ALERT_CANDIDATES}", f"{prefix}{topics.READINGS_PACKED}"
             consumer = KafkaConsumer(
                 cand_topic, readings_topic, bootstrap_servers=infra.kafka.bootstrap,
                 api_version=(2, 3, 0), auto_offset_reset="earliest", group_id=f"{prefix}eval",
@@ -76,7 +77,7 @@ def run_scenario(
                 for recs in consumer.poll(timeout_ms=500).values():
                     for r in recs:
                         if r.topic == readings_topic:
-                            batches.append(ReadingBatch.model_validate_json(r.value))
+                            batches += [ReadingBatch.model_validate(b) for b in json.loads(r.value)["batches"]]
                             continue
                         cands.append(AlertCandidate.model_validate_json(r.value))
                         last_new = time.time()

@@ -22,6 +22,7 @@ from ingest.metrics import BridgeMetrics
 from ingest.validate import Dest, Outcome
 from wire import topics
 from wire.messages import DeadLetterReason
+from wire.packed import pack, partition_of
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,10 @@ class KafkaSubmitter:
         self.kafka = kafka
         self.metrics = metrics
         names = {k: t.name for k, t in topics.kafka_topics(topic_prefix).items()}
-        self.dest = {Dest.READINGS: names[topics.READINGS], Dest.DEVICE_STATUS: names[topics.DEVICE_STATUS]}
+        self.status_topic = names[topics.DEVICE_STATUS]
         self.dead_topic = names[topics.DEAD_LETTER]
-        self.readings_topic = names[topics.READINGS]
+        self.packed_topic = names[topics.READINGS_PACKED]
+        self._partitions: int | None = None  # of the packed topic, once the cluster told
         self._backoff, self._backoff_max = backoff_s, backoff_max_s
         self._stop = threading.Event()
         # librdkafka confirms records through callbacks served by poll(): one thread serves them.
@@ -50,7 +52,18 @@ class KafkaSubmitter:
         while not self._stop.is_set():
             self.kafka.poll(0.05)
 
-    async def _one(self, topic: str, key: bytes | None, value: bytes) -> None:
+    async def _packed_partitions(self) -> int:
+        """The packed topic's partition count (readings must land on ``partition_of`` their patient)."""
+        delay = self._backoff
+        while self._partitions is None:
+            self._partitions = await asyncio.to_thread(self.kafka.partitions, self.packed_topic, 1.0)
+            if self._partitions is None:
+                log.warning("packed readings topic not known to the cluster yet; waiting", extra={"backoff_s": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._backoff_max)
+        return self._partitions
+
+    async def _one(self, topic: str, key: bytes | None, value: bytes, partition: int = -1) -> None:
         loop = asyncio.get_running_loop()
         delay = self._backoff
         while True:
@@ -59,7 +72,7 @@ class KafkaSubmitter:
             def on_delivery(err: ck.KafkaError | None, _m: object, done: asyncio.Future[ck.KafkaError | None] = done) -> None:
                 loop.call_soon_threadsafe(_settle, done, err)
 
-            self.kafka.produce(topic, key, value, on_delivery)
+            self.kafka.produce(topic, key, value, on_delivery, partition)
             err = await done
             if err is None:
                 self.kafka.delivered()
@@ -71,7 +84,16 @@ class KafkaSubmitter:
 
     async def submit(self, outcome: Outcome) -> None:
         """Every record of ``outcome`` confirmed by Kafka; counts readings forwarded and dead letters by reason."""
-        jobs = [self._one(self.dest[f.dest], f.key.encode(), f.value) for f in outcome.accepted]
+        groups: dict[int, list[bytes]] = {}
+        readings = [f for f in outcome.accepted if f.dest is Dest.READINGS]
+        if readings:
+            n = await self._packed_partitions()
+            for f in readings:
+                groups.setdefault(partition_of(f.key, n), []).append(f.value)
+        # Readings packed like the bridge's (wire.packed), one record per partition touched.
+        jobs = [self._one(self.packed_topic, b"p%d" % part, pack(values), part) for part, values in groups.items()]
+        jobs += [self._one(self.status_topic, f.key.encode(), f.value)
+                 for f in outcome.accepted if f.dest is Dest.DEVICE_STATUS]
         jobs += [self._one(self.dead_topic, d.device_id.encode() if d.device_id else None, d.model_dump_json().encode())
                  for d in outcome.dead]
         await asyncio.gather(*jobs)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Protocol
 
 import orjson
 from pydantic import ValidationError
 
+from ingest import telemetry_decode
 from storage.registry import AssignmentSnapshot
 from wire.messages import (
     DeadLetter,
@@ -43,6 +46,7 @@ from wire.topics import (
 from wire.units import UNITS
 
 R = DeadLetterReason
+_UNITS_BY_NAME = {t.value: spec for t, spec in UNITS.items()}  # either parser's reading type
 
 
 class Dest(Enum):
@@ -50,6 +54,21 @@ class Dest(Enum):
 
     READINGS = "readings"
     DEVICE_STATUS = "device_status"
+
+
+class ReadingLike(Protocol):
+    """A device reading as either telemetry parser yields it (pydantic model or msgspec struct)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def t(self) -> datetime: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def flags(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,17 +162,21 @@ def validate_telemetry(
     topic_device = _topic_device(topic, TELEMETRY_SUFFIX)
     if len(payload) > limits.max_payload_bytes:
         return reject(R.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes > {limits.max_payload_bytes}", topic_device)
+    msg: Telemetry | telemetry_decode.FastTelemetry
     try:
-        msg = Telemetry.model_validate_json(payload)
-    except ValidationError:
-        obj, reason, detail = _parse_slow(payload)
-        if obj is None:
-            assert reason is not None
-            return reject(reason, detail, topic_device)
-        try:  # the authoritative check on the parsed object names the field
-            msg = Telemetry.model_validate(obj)
-        except ValidationError as e:
-            return reject(R.SCHEMA_VIOLATION, _schema_detail(e), topic_device)
+        msg = telemetry_decode.decode(payload)
+    except telemetry_decode.NotFast:
+        try:
+            msg = Telemetry.model_validate_json(payload)
+        except ValidationError:
+            obj, reason, detail = _parse_slow(payload)
+            if obj is None:
+                assert reason is not None
+                return reject(reason, detail, topic_device)
+            try:  # the authoritative check on the parsed object names the field
+                msg = Telemetry.model_validate(obj)
+            except ValidationError as e:
+                return reject(R.SCHEMA_VIOLATION, _schema_detail(e), topic_device)
     if topic_device != msg.device_id:
         return reject(R.TOPIC_MISMATCH, f"device_id {msg.device_id!r} published on {topic!r}", topic_device)
     if msg.device_id not in registry.devices:
@@ -170,10 +193,11 @@ def validate_telemetry(
     only = intervals[0] if len(intervals) == 1 and intervals[0].ended_at is None else None
     only_start = only.started_at.timestamp() if only is not None else 0.0
     by_patient: dict[str, list[dict[str, object]]] = defaultdict(list)
-    for i, r in enumerate(msg.readings):
+    rs: Sequence[ReadingLike] = msg.readings
+    for i, r in enumerate(rs):
         t = r.t
         ts = t.timestamp()
-        spec = UNITS[r.type]
+        spec = _UNITS_BY_NAME[r.type]
         convert = spec.accepted.get(r.unit)
         if convert is None:
             reason = R.UNKNOWN_UNIT

@@ -33,3 +33,25 @@ def sample(pid: int) -> ProcSample | None:
     kb = {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in status.splitlines())
           if k in ("VmRSS", "VmHWM")}
     return ProcSample(cpu, kb.get("VmRSS", 0) / 1024, kb.get("VmHWM", 0) / 1024)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+def by_command(comm: str) -> float:
+    """CPU seconds used so far by the live processes named ``comm`` (e.g. every PostgreSQL backend)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1:text.rindex(")")] != comm:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total

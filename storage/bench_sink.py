@@ -28,7 +28,7 @@ from storage import readings, sink, timescale
 from storage.backend import Backend, recorded
 from storage.bench import bench_schema, progress
 from storage.settings import SinkSettings
-from wire import topics
+from wire import packed, topics
 from wire.messages import Reading, ReadingBatch
 from wire.units import ReadingType
 
@@ -103,11 +103,13 @@ def _write_path(dsn: str, rows: list[readings.ReadingRow],
 def _produce(bootstrap: str, prefix: str, batches: list[ReadingBatch]) -> None:
     # gzip keeps the records under the mock's 5 MiB-per-partition retention.
     p = Producer({"bootstrap.servers": bootstrap, "compression.type": "gzip", "linger.ms": 50})
-    topic = topics.kafka_topics(prefix)[topics.READINGS].name
-    for b in batches:
+    name = topics.kafka_topics(prefix)[topics.READINGS_PACKED].name
+    partitions = len(p.list_topics(name, timeout=10).topics[name].partitions)
+    # Packed as the bridge writes them (wire.packed).
+    for part, value in packed.group(((b.patient_id, b.model_dump_json().encode()) for b in batches), partitions):
         while True:
             try:
-                p.produce(topic, key=b.patient_id.encode(), value=b.model_dump_json().encode())
+                p.produce(name, key=b"p%d" % part, value=value, partition=part)
                 break
             except BufferError:
                 p.poll(0.1)
@@ -145,7 +147,7 @@ def _sink_loop(dsn: str, bootstrap: str, prefix: str, total: int, batch_records:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--readings", type=int, default=1_000_000)
     p.add_argument("--patients", type=int, default=100)
-    p.add_argument("--batch-records", type=int, default=5000, help="Kafka records per sink batch")
+    p.add_argument("--batch-records", type=int, default=100, help="packed Kafka records (64 device messages each) per sink batch")
 
 
 def run(a: argparse.Namespace) -> dict[str, object]:

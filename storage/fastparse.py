@@ -74,13 +74,49 @@ class NotCanonical(ValueError):
     pass
 
 
-def rows(raw: bytes) -> list[ReadingRow]:
-    if _LONG_FRACTION.search(raw):
-        raise NotCanonical("sub-microsecond time")
-    try:
-        b = _decode(raw)
-    except msgspec.DecodeError as e:  # ValidationError is a DecodeError
-        raise NotCanonical(str(e)) from e
+class _Packed(msgspec.Struct, forbid_unknown_fields=True):
+    batches: list[_Batch]
+    v: Literal[1] = 1
+
+
+class _PackedRaw(msgspec.Struct, forbid_unknown_fields=True):
+    batches: list[msgspec.Raw]
+    v: Literal[1] = 1
+
+
+_decode_packed = msgspec.json.Decoder(_Packed).decode
+_decode_packed_raw = msgspec.json.Decoder(_PackedRaw).decode
+
+
+def _rows_of(b: _Batch) -> list[ReadingRow]:
     patient, device, seq, received = b.patient_id, b.device_id, b.seq, b.received_at
     unit = _UNIT
     return [(r.t, patient, device, r.type, r.value, unit[r.type], r.flags, seq, received) for r in b.readings]
+
+
+def rows(raw: bytes | msgspec.Raw) -> list[ReadingRow]:
+    """The rows of one ReadingBatch record; NotCanonical if it is not in the canonical form."""
+    if _LONG_FRACTION.search(memoryview(raw)):
+        raise NotCanonical("sub-microsecond time")
+    try:
+        return _rows_of(_decode(raw))
+    except msgspec.DecodeError as e:  # ValidationError is a DecodeError
+        raise NotCanonical(str(e)) from e
+
+
+def packed_rows(raw: bytes) -> list[ReadingRow]:
+    """The rows of a packed record (wire.packed) whose every batch is canonical, in one C pass."""
+    if _LONG_FRACTION.search(raw):
+        raise NotCanonical("sub-microsecond time")
+    try:
+        return [row for b in _decode_packed(raw).batches for row in _rows_of(b)]
+    except msgspec.DecodeError as e:
+        raise NotCanonical(str(e)) from e
+
+
+def packed_batches(raw: bytes) -> list[bytes]:
+    """The batch records of a packed record, each exactly as the bridge wrote it; ValueError if not packed."""
+    try:
+        return [bytes(b) for b in _decode_packed_raw(raw).batches]
+    except msgspec.DecodeError as e:
+        raise ValueError(f"not a packed readings record: {e}") from e

@@ -40,7 +40,9 @@ class StorageSettings(RpmSettings, DbConn):
 
 class SinkSettings(StorageSettings, KafkaConn):
     sink_instance: str = Field(default="sink-0", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
-    sink_max_records: int = Field(default=5000, ge=1)
+    # Kafka records per transaction; readings records are packed (tens of device
+    # messages each, wire.packed), so 100 records is a few thousand rows.
+    sink_max_records: int = Field(default=100, ge=1)
     sink_poll_ms: int = Field(default=200, ge=1)
     maintain_interval_s: float = Field(
         default=60.0, ge=0, description="partition upkeep and aggregate refresh period; 0 = off"

@@ -68,7 +68,7 @@ class Batch:
 def make_consumer(s: SinkSettings) -> KafkaConsumer:
     names = topics.kafka_topics(s.topic_prefix)
     return KafkaConsumer(
-        *(names[t].name for t in (topics.READINGS, topics.FEATURES, topics.SCORES)),
+        *(names[t].name for t in (topics.READINGS_PACKED, topics.FEATURES, topics.SCORES)),
         bootstrap_servers=s.kafka_bootstrap.split(","),
         api_version=(2, 3, 0),
         group_id=f"{s.topic_prefix}rpm-sink",
@@ -139,33 +139,30 @@ def write_with_retry(
     return w.conn
 
 
-def parse(values: list[bytes], m: SinkMetrics, waves: list[waveforms.SnippetRow] | None = None,
-          ) -> list[readings.ReadingRow]:
-    """Readings rows of ``values``; their waveform snippets (model path only) go to ``waves``."""
-    out: list[readings.ReadingRow] = []
-    for value in values:
-        try:
-            out += fastparse.rows(value)
-            continue
-        except fastparse.NotCanonical:
-            pass
-        try:
-            batch = ReadingBatch.model_validate_json(value)
-        except ValueError:
-            salvaged = waveforms.salvage(value)
-            if salvaged is None:
-                # The bridge validated it already: this is a producer bug, counted
-                # and logged; blocking the partition on it would stop every patient.
-                m.bad.inc()
-                log.error("unparseable readings record", extra={"bytes": len(value)})
-                continue
-            batch, dropped = salvaged
-            m.waveform_bad.labels("invalid").inc(dropped)
-            log.error("invalid waveform snippets dropped, rest of the record kept", extra={"snippets": dropped})
-        out += readings.rows_from([batch])
-        if waves is not None:
-            waves += _snippet_rows(batch, m)
-    return out
+def parse_batch(value: bytes, m: SinkMetrics, waves: list[waveforms.SnippetRow] | None = None,
+                ) -> list[readings.ReadingRow]:
+    """One ReadingBatch record: the canonical fast path, else the model; its waveform snippets (model
+    path only: the fast path takes no snippets) go to ``waves``."""
+    try:
+        return fastparse.rows(value)
+    except fastparse.NotCanonical:
+        pass
+    try:
+        batch = ReadingBatch.model_validate_json(value)
+    except ValueError:
+        salvaged = waveforms.salvage(value)
+        if salvaged is None:
+            # The bridge validated it already: this is a producer bug, counted
+            # and logged; blocking the partition on it would stop every patient.
+            m.bad.inc()
+            log.error("unparseable readings batch", extra={"bytes": len(value)})
+            return []
+        batch, dropped = salvaged
+        m.waveform_bad.labels("invalid").inc(dropped)
+        log.error("invalid waveform snippets dropped, rest of the batch kept", extra={"snippets": dropped})
+    if waves is not None:
+        waves += _snippet_rows(batch, m)
+    return readings.rows_from([batch])
 
 
 def _snippet_rows(batch: ReadingBatch, m: SinkMetrics) -> list[waveforms.SnippetRow]:
@@ -176,6 +173,27 @@ def _snippet_rows(batch: ReadingBatch, m: SinkMetrics) -> list[waveforms.Snippet
         except ValueError:
             m.waveform_bad.labels("invalid").inc()
             log.error("waveform snippet could not be encoded", extra={"device": batch.device_id})
+    return out
+
+
+def parse(values: list[bytes], m: SinkMetrics, waves: list[waveforms.SnippetRow] | None = None,
+          ) -> list[readings.ReadingRow]:
+    """Packed readings records (wire.packed) -> rows (snippets to ``waves``); a bad batch costs only itself."""
+    out: list[readings.ReadingRow] = []
+    for value in values:
+        try:
+            out += fastparse.packed_rows(value)
+            continue
+        except fastparse.NotCanonical:
+            pass
+        try:
+            batches = fastparse.packed_batches(value)
+        except ValueError:
+            m.bad.inc()
+            log.error("unparseable packed readings record", extra={"bytes": len(value)})
+            continue
+        for b in batches:
+            out += parse_batch(b, m, waves)
     return out
 
 
@@ -199,7 +217,7 @@ def to_batch(polled: dict[TopicPartition, list[ConsumerRecord]], prefix: str, m:
     for tp, records in polled.items():
         by_kind.setdefault(tp.topic.removeprefix(prefix), []).extend(r.value for r in records)
     waves: list[waveforms.SnippetRow] = []
-    rows = parse(by_kind.pop(topics.READINGS, []), m, waves)
+    rows = parse(by_kind.pop(topics.READINGS_PACKED, []), m, waves)
     extra = [row for kind, values in by_kind.items() for row in parse_derived(kind, values, m)]
     return Batch(rows, extra, waves)
 

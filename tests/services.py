@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from wire.messages import ReadingBatch
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -103,6 +107,35 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[byte
         return out
     finally:
         c.close()
+
+
+def produce_readings(bootstrap: str, prefix: str, batches: Sequence[ReadingBatch], per_record: int = 64) -> None:
+    """``batches`` on the packed readings topic, partitioned and packed as the bridge writes them."""
+    from confluent_kafka import Producer
+
+    from wire import packed, topics
+
+    name = topics.kafka_topics(prefix)[topics.READINGS_PACKED].name
+    p = Producer({"bootstrap.servers": bootstrap})
+    partitions = len(p.list_topics(name, timeout=10).topics[name].partitions)  # as created, not the default
+    errors: list[str] = []
+
+    def on_delivery(err: object, _m: object) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    pairs = ((b.patient_id, b.model_dump_json().encode()) for b in batches)
+    for part, value in packed.group(pairs, partitions, per_record):
+        p.produce(name, key=b"p%d" % part, value=value, partition=part, on_delivery=on_delivery)
+    assert p.flush(30) == 0 and not errors, f"Kafka did not confirm every readings record: {errors[:3]}"
+
+
+def readings_batches(bootstrap: str, prefix: str, timeout_s: float = 60.0) -> list[dict[str, object]]:
+    """Every ReadingBatch (as JSON objects) on the packed readings topic so far."""
+    from wire import topics
+
+    name = topics.kafka_topics(prefix)[topics.READINGS_PACKED].name
+    return [b for v in read_topic(bootstrap, name, timeout_s) for b in json.loads(v)["batches"]]
 
 
 def publish_qos1(url: str, v5: bool, messages: list[tuple[str, bytes]], client_id: str) -> None:

@@ -64,9 +64,9 @@ def kafka_topics(prefix: str = "", partitions: int = DEFAULT_PARTITIONS) -> dict
     """The product's own topics. ``prefix`` isolates deployments (and tests)."""
     p = prefix
     topics = [
-        KafkaTopic(f"{p}rpm.readings.v1", partitions, "patient_id", "validated readings (ReadingBatch)"),
-        # The same readings, many device messages per record (wire.packed): what the stream
-        # worker consumes, since Faust's own cost per record bounds it, not the readings.
+        # Validated readings, many device messages per record (wire.packed): the one readings
+        # stream. Faust's and kafka-python's cost per record bounds the stream worker and the
+        # sink, not the readings, so no topic carries one device message per record.
         KafkaTopic(f"{p}rpm.readings-packed.v1", partitions, "pack group", "validated readings, packed (PackedReadings)"),
         KafkaTopic(f"{p}rpm.device-status.v1", partitions, "device_id", "online/offline (DeviceStatus)"),
         KafkaTopic(f"{p}rpm.alert-candidates.v1", partitions, "patient_id", "conditions detected (AlertCandidate)"),
@@ -80,7 +80,6 @@ def kafka_topics(prefix: str = "", partitions: int = DEFAULT_PARTITIONS) -> dict
     return {t.name.removeprefix(p): t for t in topics}
 
 
-READINGS = "rpm.readings.v1"
 READINGS_PACKED = "rpm.readings-packed.v1"
 DEVICE_STATUS = "rpm.device-status.v1"
 ALERT_CANDIDATES = "rpm.alert-candidates.v1"

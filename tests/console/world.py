@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 from alerts.console import users
 from alerts.console.users import Grant
 from storage import derived, readings, registry
+from tests.services import produce_readings
 from wire import topics
 from wire.messages import AlertCandidate, DeviceKind, Priority, Reading, ReadingBatch
 from wire.units import ReadingType
@@ -147,9 +148,9 @@ def produce(bootstrap: str, prefix: str, candidates: list[AlertCandidate] = (), 
     names = topics.kafka_topics(prefix)
     for c in candidates:
         p.produce(names[topics.ALERT_CANDIDATES].name, key=c.patient_id.encode(), value=c.model_dump_json().encode())
-    for b in batches:
-        p.produce(names[topics.READINGS].name, key=b.patient_id.encode(), value=b.model_dump_json().encode())
     assert p.flush(30) == 0
+    if batches:
+        produce_readings(bootstrap, prefix, batches)
 
 
 def vitals_batch(patient: str, device: str, at: datetime, hr: float, seq: int) -> ReadingBatch:

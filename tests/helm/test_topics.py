@@ -42,7 +42,7 @@ def test_topics_job_covers_every_topic_of_the_registry(
     expected = {t.name: t.partitions for t in topics.all_topics(prefix, partitions)}
     assert {t["name"]: t["partitions"] for t in out["topics"]} == expected
     # Product topics and Faust's internal ones alike.
-    assert f"{prefix}rpm.readings.v1" in expected
+    assert f"{prefix}rpm.readings-packed.v1" in expected
     assert any(n.endswith("-changelog") for n in expected)
 
 
@@ -79,7 +79,7 @@ def test_plan_compacts_changelogs_and_retains_the_rest() -> None:
     assert set(specs) == {t.name for t in topics.all_topics("p.", 6)}
     changelog = specs[f"p.rpm-streams-{topics.STREAM_TABLES[0]}-changelog"]
     assert changelog.configs == {"cleanup.policy": "compact", "min.insync.replicas": "2"}
-    readings = specs["p.rpm.readings.v1"]
+    readings = specs["p.rpm.readings-packed.v1"]
     assert readings.configs == {"cleanup.policy": "delete", "retention.ms": "86400000", "min.insync.replicas": "2"}
     assert (readings.partitions, readings.replication_factor) == (6, 3)
     assert specs["p.rpm-streams-__assignor-__leader"].partitions == 1
@@ -91,7 +91,7 @@ def test_dry_run_prints_one_line_per_topic(monkeypatch: pytest.MonkeyPatch, caps
     assert main(["topics", "create", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(topics.all_topics("x.", 5))
-    assert lines[0].split()[:3] == ["planned", "x.rpm.readings.v1", "partitions=5"]
+    assert lines[0].split()[:3] == ["planned", "x.rpm.readings-packed.v1", "partitions=5"]
 
 
 def test_bad_config_option_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,7 +129,7 @@ def test_partition_mismatch_is_an_error_not_a_repair(mock_kafka: MockKafka) -> N
     mock_kafka.create_topics(topics.all_topics("mm.", 4))
     specs = provision(mock_kafka.bootstrap, plan("mm.", 8, 1, 1000), timeout_ms=5000)
     by_name = {s.name: s for s in specs}
-    readings = by_name["mm.rpm.readings.v1"]
+    readings = by_name["mm.rpm.readings-packed.v1"]
     assert (readings.status, readings.detail) == ("mismatch", "has 4 partitions, the services expect 8")
     # The single-partition leader topic matches whatever the keyed count is.
     assert by_name["mm.rpm-streams-__assignor-__leader"].status == "exists"

@@ -79,8 +79,13 @@ class Publisher:
         self.client.loop_stop()
 
 
+PACKED = "rpm.readings-packed.v1"
+
+
 class Collector:
-    """Consumes topics continuously (the mock keeps only 5 MiB per partition: stay caught up)."""
+    """Consumes topics continuously (the mock keeps only 5 MiB per partition: stay caught up).
+
+    Packed readings records (wire.packed) are kept as the ReadingBatch objects they carry."""
 
     def __init__(self, bootstrap: str, topics: list[str]) -> None:
         self.consumer = ck.Consumer({
@@ -103,8 +108,12 @@ class Collector:
                     if m.error().code() == ck.KafkaError._AUTO_OFFSET_RESET:
                         self.errors.append(str(m.error()))
                     continue
+                value = json.loads(m.value())
                 with self.lock:
-                    self.records.append((m.topic(), json.loads(m.value())))
+                    if m.topic().endswith(PACKED):  # one entry per ReadingBatch it carries
+                        self.records.extend((m.topic(), b) for b in value["batches"])
+                    else:
+                        self.records.append((m.topic(), value))
 
     def of(self, topic_suffix: str) -> list[dict[str, object]]:
         with self.lock:
@@ -113,14 +122,7 @@ class Collector:
     def seqs(self, devices: set[str] | None = None) -> Counter[tuple[str, int]]:
         return Counter(
             (str(v["device_id"]), int(v["seq"]))  # type: ignore[call-overload]
-            for v in self.of("rpm.readings.v1") if devices is None or v["device_id"] in devices
-        )
-
-    def packed_seqs(self) -> Counter[tuple[str, int]]:
-        """The same, from the packed records the stream worker reads (wire.packed)."""
-        return Counter(
-            (str(b["device_id"]), int(b["seq"]))
-            for v in self.of("rpm.readings-packed.v1") for b in v["batches"]  # type: ignore[attr-defined]
+            for v in self.of(PACKED) if devices is None or v["device_id"] in devices
         )
 
     def dead_payloads(self) -> dict[bytes, list[str]]:

@@ -59,7 +59,7 @@ def test_each_reason_is_dead_lettered_and_counted(
     ]
     # A flood from one device: 3 pass (the burst), the rest are refused but kept and counted.
     flood = [(telemetry_topic(d4), _msg(d4, 100 + i), R.RATE_LIMITED) for i in range(8)]
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.dead-letter.v1", f"{topic_prefix}rpm.readings.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.dead-letter.v1", f"{topic_prefix}rpm.readings-packed.v1"])
     pub = Publisher(mqtt_url, mqtt_v5)
     try:
         pub.publish_all((t, p) for t, p, _ in cases + flood)
@@ -102,7 +102,7 @@ def test_fuzzed_payloads_never_crash_the_bridge_and_all_are_accounted(
     topic_prefix: str, fleet: list[str],
 ) -> None:
     port = _start(services, db_dsn, mqtt_url, mqtt_v5, kafka_cluster, topic_prefix, RPM_RATE_LIMIT_PER_S="0")
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.dead-letter.v1", f"{topic_prefix}rpm.readings.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.dead-letter.v1", f"{topic_prefix}rpm.readings-packed.v1"])
     pub = Publisher(mqtt_url, mqtt_v5)
     device = fleet[0]
     rounds = iter(range(1000))

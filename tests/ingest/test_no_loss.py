@@ -48,7 +48,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     env, port = bridge_env(db_dsn, mqtt_url, mqtt_v5, kafka_cluster.bootstrap, topic_prefix,
                            f"k{topic_prefix.strip('.')}", **NO_LIMIT)
     services.env.update(env)
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings.v1", f"{topic_prefix}rpm.readings-packed.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings-packed.v1"])
     pub = Publisher(mqtt_url, mqtt_v5)
     try:
         services.start("bridge")
@@ -65,8 +65,6 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
         wait_for(lambda: _all_arrived(col, _expected(fleet, n)), 60, f"all {n} readings messages in Kafka", services)
         got = col.seqs()
         assert set(got) == _expected(fleet, n)
-        # The stream worker's packed copy is complete too: a message is acknowledged only after both.
-        wait_for(lambda: set(col.packed_seqs()) == _expected(fleet, n), 30, "every message packed", services)
         # Messages in flight at the kill came again (at least once), none went missing.
         print(f"forwarded before kill: {at_kill}, duplicates after restart: {sum(got.values()) - n}")
     finally:
@@ -84,7 +82,7 @@ def test_shared_subscription_member_killed_loses_nothing(
     env_b, port_b = bridge_env(db_dsn, mqtt_url, mqtt_v5, kafka_cluster.bootstrap, topic_prefix, f"{group}-b",
                                RPM_MQTT_SHARED_GROUP=group, **NO_LIMIT)
     a, b = Services(env_a, services.logdir), Services(env_b, services.logdir)
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings-packed.v1"])
     pub = Publisher(mqtt_url, mqtt_v5)
     try:
         a.start("bridge-a", "bridge")
@@ -122,7 +120,7 @@ def test_kafka_down_then_up_holds_and_delivers_everything(
                            RPM_KAFKA_DELIVERY_TIMEOUT_MS="1500", RPM_KAFKA_STALL_S="1",
                            RPM_KAFKA_RETRY_BACKOFF_MAX_S="1", **NO_LIMIT)
     services.env.update(env)
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings-packed.v1"])
     pub = Publisher(mqtt_url, mqtt_v5)
     try:
         services.start("bridge")

@@ -151,7 +151,7 @@ def test_devices_authenticate_and_stay_in_their_lane(
                            RPM_MQTT_USERNAME=broker_auth.DEFAULT_BRIDGE_USER, RPM_MQTT_PASSWORD=b.bridge_password,
                            RPM_MQTT_CA_FILE=b.ca_file)
     services.env.update(env)
-    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings.v1", f"{topic_prefix}rpm.dead-letter.v1"])
+    col = Collector(kafka_cluster.bootstrap, [f"{topic_prefix}rpm.readings-packed.v1", f"{topic_prefix}rpm.dead-letter.v1"])
     try:
         services.start("bridge")
         wait_for(lambda: ready(port), 30, "bridge ready over TLS with its own credentials", services)

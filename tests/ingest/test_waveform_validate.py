@@ -80,10 +80,13 @@ def test_packed_records_are_split_below_the_kafka_limit() -> None:
     from ingest.bridge import PACK_MAX_BYTES, _Pack, _split
 
     big = [b"x" * 150_000] * 8  # eight maximal waveform batches that waited together for the partition count
-    p = _Pack(list(big), ["P1"] * 8, [object()] * 8, 0.0, nbytes=8 * 150_000)  # type: ignore[list-item]
+    p = _Pack([], [], [], 0.0)
+    for value in big:
+        p.add(value, "P1", object(), 0)  # type: ignore[arg-type]
     parts = _split(p)
     assert [len(x.values) for x in parts] == [3, 3, 2]
     assert all(x.nbytes <= PACK_MAX_BYTES for x in parts) and sum(x.nbytes for x in parts) == p.nbytes
     assert [e for x in parts for e in x.entries] == p.entries  # every batch confirmed once, in order
-    small = _Pack([b"a"], ["P1"], [object()], 0.0, nbytes=1)  # type: ignore[list-item]
+    small = _Pack([], [], [], 0.0)
+    small.add(b"a", "P1", object(), 1)  # type: ignore[arg-type]
     assert _split(small) == [small]

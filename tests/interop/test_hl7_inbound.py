@@ -20,7 +20,7 @@ from hl7.client import MLLPClient
 from tests.interop.conftest import HL7_DEVICE, Interop
 from tests.interop.fhir_auth import bearer
 from tests.interop.hl7_messages import oru
-from tests.services import wait_for
+from tests.services import readings_batches, wait_for
 from wire import topics
 from wire.messages import DeadLetter
 
@@ -70,6 +70,10 @@ def test_oru_accepted_acknowledged_and_visible_in_console_and_fhir(interop: Inte
                                                                ("8310-5^Body temperature^LN", "38.2", "Cel^^UCUM")]))
     assert msa(ack) == ("AA", "CTRL-OK-1") and not errs(ack)
     assert str(ack.segment("MSH")(9)) == "ACK^R01^ACK"
+    # On the packed readings topic, where the stream worker scores them (NEWS2, limit alarms) like MQTT readings.
+    on_kafka = [b for b in readings_batches(interop.bootstrap, interop.prefix) if b["device_id"] == HL7_DEVICE]
+    assert {(r["type"], r["value"]) for b in on_kafka for r in b["readings"]} >= {  # type: ignore[attr-defined]
+        ("spo2", 93.0), ("heart_rate", 112.0), ("temperature", 38.2)}
 
     def stored() -> list[tuple[str, float]]:
         with interop.connect() as conn:

@@ -16,7 +16,7 @@ import py_nightscout
 
 from tests.interop.conftest import CGM_DEVICE, Interop
 from tests.interop.fhir_auth import bearer
-from tests.services import wait_for
+from tests.services import readings_batches, wait_for
 
 
 def xdrip_entry(t: datetime, sgv: int, direction: str = "Flat") -> dict[str, object]:
@@ -46,6 +46,9 @@ def test_upload_then_read_back_with_py_nightscout_console_and_fhir(interop: Inte
             return int(conn.execute("SELECT count(*) FROM readings WHERE device_id = %s", (CGM_DEVICE,)).fetchone()[0])
 
     wait_for(lambda: stored() == 6, 60, "six CGM readings in PostgreSQL", interop.services)
+    # The stream worker's input (glucose analytics) has them too, not only the sink.
+    on_kafka = [b for b in readings_batches(interop.bootstrap, interop.prefix) if b["device_id"] == CGM_DEVICE]
+    assert len({r["t"] for b in on_kafka for r in b["readings"]}) == 6  # type: ignore[attr-defined]
 
     async def read() -> tuple[list[object], object]:
         api = py_nightscout.Api(interop.nightscout, api_secret=interop.upload_secret)

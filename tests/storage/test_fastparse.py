@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from storage import fastparse, readings, sink
 from wire.messages import DeviceKind, QualityFlag, Reading, ReadingBatch
+from wire.packed import pack
 from wire.units import ReadingType
 
 ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z")
@@ -93,6 +94,15 @@ def test_sink_parse_counts_what_neither_path_accepts() -> None:
     m = sink.SinkMetrics(CollectorRegistry())
     # Lax but valid for the model (seq as a string): stored through the fallback.
     lax = _with(("seq",), "7")
-    rows = sink.parse([json.dumps(GOOD).encode(), lax, _with(("readings", 0, "type"), "pulse")], m)
-    assert [(r[3], r[7]) for r in rows] == [("spo2", 1), ("spo2", 7)]
-    assert m.bad._value.get() == 1
+    record = pack([json.dumps(GOOD).encode(), lax, _with(("readings", 0, "type"), "pulse")])
+    rows = sink.parse([record, pack([json.dumps(GOOD).encode()]), b'{"v":1,"batches":"no"}'], m)
+    assert [(r[3], r[7]) for r in rows] == [("spo2", 1), ("spo2", 7), ("spo2", 1)]
+    assert m.bad._value.get() == 2  # one bad batch (its neighbours stored) and one record that is not packed
+
+
+def test_packed_fast_path_gives_the_rows_of_each_batch() -> None:
+    one = json.dumps(GOOD).encode()
+    assert fastparse.packed_rows(pack([one, one])) == fastparse.rows(one) * 2
+    with pytest.raises(fastparse.NotCanonical):
+        fastparse.packed_rows(pack([one, _with(("seq",), "7")]))
+    assert fastparse.packed_batches(pack([one, b'{"a": [1, 2]}'])) == [one, b'{"a": [1, 2]}']

@@ -18,14 +18,12 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import psycopg
-from confluent_kafka import Producer
 
 from embedded import postgres
 from embedded.kafka_mock import MockKafka
 from embedded.ports import free_port
 from storage.migrate import migrate
-from tests.services import Services, wait_for
-from wire import topics
+from tests.services import Services, produce_readings, wait_for
 from wire.messages import Reading, ReadingBatch
 from wire.units import ReadingType
 
@@ -55,11 +53,8 @@ def keys(batches: list[ReadingBatch]) -> set[Key]:
 
 
 def produce(bootstrap: str, prefix: str, batches: list[ReadingBatch]) -> None:
-    p = Producer({"bootstrap.servers": bootstrap})
-    topic = topics.kafka_topics(prefix)[topics.READINGS].name
-    for b in batches:
-        p.produce(topic, key=b.patient_id.encode(), value=b.model_dump_json().encode())
-    assert p.flush(30) == 0
+    # One batch per record: the faults below land between small transactions (RPM_SINK_MAX_RECORDS=3).
+    produce_readings(bootstrap, prefix, batches, per_record=1)
 
 
 def stored(conn: psycopg.Connection) -> set[Key]:

@@ -16,6 +16,7 @@ from firmware_sim.ppg import ppg_snippet
 from storage import maintain, readings, sink, waveforms
 from storage.policy import RetentionPolicy
 from tests.storage.conftest import NOW, reading
+from wire import packed
 from wire.messages import Reading, ReadingBatch, WaveformKind, WaveformSnippet
 from wire.units import ReadingType
 
@@ -91,7 +92,8 @@ def test_sink_parse_keeps_readings_and_good_snippets_of_a_record_with_a_bad_one(
     record = orjson.loads(_batch(NOW, _pleth(10), readings_=(hr,)).model_dump_json())
     record["waveforms"].append({**record["waveforms"][0], "fs_hz": 0})  # invalid: no sampling rate
     waves: list[waveforms.SnippetRow] = []
-    rows = sink.parse([orjson.dumps(record), _batch(NOW, _pleth(10), device="bm-3").model_dump_json().encode()],
+    # One packed record (wire.packed, as the bridge writes them) holding both batches.
+    rows = sink.parse([packed.pack([orjson.dumps(record), _batch(NOW, _pleth(10), device="bm-3").model_dump_json().encode()])],
                       m, waves)
     assert [r[3] for r in rows] == ["heart_rate"]
     assert [(w.device_id, w.n_samples) for w in waves] == [("bm-1", 1000), ("bm-3", 1000)]
