@@ -322,7 +322,8 @@ def validate_waveform(
     if patient is None:
         return reject(R.UNASSIGNED_DEVICE, f"device {msg.device_id!r} not assigned at {msg.t0.isoformat()}",
                       msg.device_id)
-    snippet = WaveformSnippet(kind=msg.kind, t=msg.t0, fs_hz=msg.fs_hz, samples=msg.samples, adc_bits=msg.adc_bits)
+    snippet = WaveformSnippet(kind=msg.kind, t=msg.t0, fs_hz=msg.fs_hz, samples=msg.samples, adc_bits=msg.adc_bits,
+                              unit=msg.unit)
     # A device counts waveforms apart from telemetry; the record's seq is
     # -(waveform seq + 1) so the worker's message dedup (device, seq, sent_at)
     # never takes a waveform for the telemetry message of the same instant.

@@ -34,6 +34,15 @@ class RetentionPolicy:
     refresh_lookback_days: int = 7
     agg_compress_after_days: int = 30
     chunk_days: int = 1
+    # Raw PPG/ECG samples: far shorter than raw_days. They are the bulkiest
+    # data the system holds (a 100 Hz pleth is 12 KB a minute, 17 MB a day
+    # per patient; a 250 Hz ECG 2.5 times that; measured in docs/storage.md)
+    # and personal health data, kept no longer than their purpose needs:
+    # reviewing a strip, or an alarm against its waveform, within days. The
+    # rates derived from them stay for raw_days / features_days (readings,
+    # waveform_hr).
+    waveform_days: int = 7
+    waveform_compress_after_days: int = 1  # TimescaleDB only
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -46,6 +55,8 @@ class RetentionPolicy:
         if self.agg_compress_after_days <= self.refresh_lookback_days:
             # TimescaleDB refuses to compress a cagg range its refresh window still covers.
             raise ValueError("agg_compress_after_days must exceed refresh_lookback_days")
+        if self.waveform_compress_after_days >= self.waveform_days:
+            raise ValueError("waveform_compress_after_days must be below waveform_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,7 @@ def partition_specs(p: RetentionPolicy) -> tuple[PartitionSpec, ...]:
         PartitionSpec("news2_scores", "scored_at", 7 * day, p.scores_days * day, ahead=1),
         PartitionSpec("glucose_trends", "at", 7 * day, p.scores_days * day, ahead=1),
         PartitionSpec("waveform_hr", "at", 7 * day, p.features_days * day, ahead=1),
+        PartitionSpec("waveform_snippets", "start_at", day, p.waveform_days * day, ahead=2),
         PartitionSpec("readings_1m_mat", "bucket", 7 * day, p.agg_1m_days * day, ahead=1),
         PartitionSpec("readings_1h_mat", "bucket", 28 * day, p.agg_1h_days * day, ahead=1),
     )
@@ -141,10 +153,12 @@ def timescale_jobs(p: RetentionPolicy) -> tuple[TimescaleJob, ...]:
     jobs = [TimescaleJob("retention", rel, days * day) for rel, days in (
         ("readings", p.raw_days), ("window_features", p.features_days), ("news2_scores", p.scores_days),
         ("glucose_trends", p.scores_days), ("waveform_hr", p.features_days), ("readings_1m", p.agg_1m_days),
-        ("readings_1h", p.agg_1h_days))]
+        ("readings_1h", p.agg_1h_days),
+        ("waveform_snippets", p.waveform_days))]
     jobs += [TimescaleJob("compression", rel, days * day) for rel, days in (
         ("readings", p.compress_after_days), ("window_features", p.compress_after_days),
-        ("news2_scores", p.compress_after_days), ("readings_1m", p.agg_compress_after_days))]
+        ("news2_scores", p.compress_after_days), ("readings_1m", p.agg_compress_after_days),
+        ("waveform_snippets", p.waveform_compress_after_days))]
     jobs += [
         TimescaleJob("refresh", "readings_1m", p.refresh_lookback_days * day, timedelta(minutes=1),
                      timedelta(minutes=1)),

@@ -22,6 +22,8 @@ class StorageSettings(RpmSettings, DbConn):
     retention_1h_days: int = Field(default=1825, ge=1)
     compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB only")
     refresh_lookback_days: int = Field(default=7, ge=1, description="TimescaleDB cagg refresh window")
+    retention_waveform_days: int = Field(default=7, ge=1, description="raw PPG/ECG samples (docs/storage.md)")
+    waveform_compress_after_days: int = Field(default=1, ge=1, description="TimescaleDB only")
 
     def backend(self) -> Backend | None:
         return None if self.db_backend == "auto" else Backend(self.db_backend)
@@ -31,7 +33,8 @@ class StorageSettings(RpmSettings, DbConn):
             raw_days=self.retention_raw_days, features_days=self.retention_features_days,
             scores_days=self.retention_scores_days, agg_1m_days=self.retention_1m_days,
             agg_1h_days=self.retention_1h_days, compress_after_days=self.compress_after_days,
-            refresh_lookback_days=self.refresh_lookback_days,
+            refresh_lookback_days=self.refresh_lookback_days, waveform_days=self.retention_waveform_days,
+            waveform_compress_after_days=self.waveform_compress_after_days,
         )
 
 

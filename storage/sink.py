@@ -1,4 +1,5 @@
-"""`rpm sink`: Kafka readings, window features and scores -> PostgreSQL, at least once, idempotent.
+"""`rpm sink`: Kafka readings, waveform snippets, window features and scores -> PostgreSQL, at least once,
+idempotent.
 
 Offsets are committed only after the database transaction committed. A
 database outage stops consumption (the batch in hand is retried with
@@ -23,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from runtime import health, heartbeat, logs
 from runtime.signals import stop_event
-from storage import derived, fastparse, maintain, readings
+from storage import derived, fastparse, maintain, readings, waveforms
 from storage.settings import SinkSettings
 from wire import topics
 from wire.derived import ScoreBatch, WindowFeatures
@@ -45,6 +46,14 @@ class SinkMetrics:
         self.write_s = Histogram("rpm_sink_write_seconds", "time to write one batch", registry=registry)
         self.derived = Counter("rpm_sink_derived_rows_inserted", "new feature/score rows", ["table"],
                                registry=registry)
+        self.waveforms = Counter("rpm_sink_waveform_snippets_inserted", "new raw waveform snippets",
+                                 registry=registry)
+        self.waveform_dupes = Counter("rpm_sink_waveform_snippets_duplicate", "snippets already stored (replays)",
+                                      registry=registry)
+        # invalid: refused by the wire model (the rest of its record is kept);
+        # rejected: refused by the database (the rest of the batch is kept).
+        self.waveform_bad = Counter("rpm_sink_waveform_snippets_bad", "snippets not stored, by reason", ["reason"],
+                                    registry=registry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,7 @@ class Batch:
 
     readings: list[readings.ReadingRow] = field(default_factory=list)
     derived: list[derived.Row] = field(default_factory=list)
+    waveforms: list[waveforms.SnippetRow] = field(default_factory=list)
 
 
 def make_consumer(s: SinkSettings) -> KafkaConsumer:
@@ -91,7 +101,11 @@ class Writer:
                 with self.m.write_s.time(), self.conn.transaction():
                     inserted = readings.write(self.conn, batch.readings)
                     new_derived = derived.write(self.conn, batch.derived)
+                    waves = waveforms.write(self.conn, batch.waveforms)
                 self.m.rows.inc(inserted)
+                self.m.waveforms.inc(waves.inserted)
+                self.m.waveform_dupes.inc(waves.duplicate)
+                self.m.waveform_bad.labels("rejected").inc(waves.rejected)
                 self.m.dupes.inc(len(batch.readings) - inserted)
                 for table, n in new_derived.items():
                     self.m.derived.labels(table).inc(n)
@@ -125,24 +139,46 @@ def write_with_retry(
     return w.conn
 
 
-def parse_batch(value: bytes, m: SinkMetrics) -> list[readings.ReadingRow]:
-    """One ReadingBatch record: the canonical fast path, else the model."""
+def parse_batch(value: bytes, m: SinkMetrics, waves: list[waveforms.SnippetRow] | None = None,
+                ) -> list[readings.ReadingRow]:
+    """One ReadingBatch record: the canonical fast path, else the model; its waveform snippets (model
+    path only: the fast path takes no snippets) go to ``waves``."""
     try:
         return fastparse.rows(value)
     except fastparse.NotCanonical:
         pass
     try:
-        return readings.rows_from([ReadingBatch.model_validate_json(value)])
+        batch = ReadingBatch.model_validate_json(value)
     except ValueError:
-        # The bridge validated it already: this is a producer bug, counted
-        # and logged; blocking the partition on it would stop every patient.
-        m.bad.inc()
-        log.error("unparseable readings batch", extra={"bytes": len(value)})
-        return []
+        salvaged = waveforms.salvage(value)
+        if salvaged is None:
+            # The bridge validated it already: this is a producer bug, counted
+            # and logged; blocking the partition on it would stop every patient.
+            m.bad.inc()
+            log.error("unparseable readings batch", extra={"bytes": len(value)})
+            return []
+        batch, dropped = salvaged
+        m.waveform_bad.labels("invalid").inc(dropped)
+        log.error("invalid waveform snippets dropped, rest of the batch kept", extra={"snippets": dropped})
+    if waves is not None:
+        waves += _snippet_rows(batch, m)
+    return readings.rows_from([batch])
 
 
-def parse(values: list[bytes], m: SinkMetrics) -> list[readings.ReadingRow]:
-    """Packed readings records (wire.packed) -> rows; a bad batch costs only itself."""
+def _snippet_rows(batch: ReadingBatch, m: SinkMetrics) -> list[waveforms.SnippetRow]:
+    out: list[waveforms.SnippetRow] = []
+    for s in batch.waveforms:
+        try:
+            out.append(waveforms.row_from(batch, s))
+        except ValueError:
+            m.waveform_bad.labels("invalid").inc()
+            log.error("waveform snippet could not be encoded", extra={"device": batch.device_id})
+    return out
+
+
+def parse(values: list[bytes], m: SinkMetrics, waves: list[waveforms.SnippetRow] | None = None,
+          ) -> list[readings.ReadingRow]:
+    """Packed readings records (wire.packed) -> rows (snippets to ``waves``); a bad batch costs only itself."""
     out: list[readings.ReadingRow] = []
     for value in values:
         try:
@@ -157,7 +193,7 @@ def parse(values: list[bytes], m: SinkMetrics) -> list[readings.ReadingRow]:
             log.error("unparseable packed readings record", extra={"bytes": len(value)})
             continue
         for b in batches:
-            out += parse_batch(b, m)
+            out += parse_batch(b, m, waves)
     return out
 
 
@@ -180,9 +216,10 @@ def to_batch(polled: dict[TopicPartition, list[ConsumerRecord]], prefix: str, m:
     by_kind: dict[str, list[bytes]] = {}
     for tp, records in polled.items():
         by_kind.setdefault(tp.topic.removeprefix(prefix), []).extend(r.value for r in records)
-    rows = parse(by_kind.pop(topics.READINGS_PACKED, []), m)
+    waves: list[waveforms.SnippetRow] = []
+    rows = parse(by_kind.pop(topics.READINGS_PACKED, []), m, waves)
     extra = [row for kind, values in by_kind.items() for row in parse_derived(kind, values, m)]
-    return Batch(rows, extra)
+    return Batch(rows, extra, waves)
 
 
 Offsets = dict[TopicPartition, OffsetAndMetadata]

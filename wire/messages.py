@@ -74,6 +74,8 @@ class WaveformSnippet(_Frozen):
     fs_hz: float = Field(gt=0, le=1000, description="sampling rate")
     samples: tuple[FiniteSample, ...] = Field(min_length=1, max_length=MAX_WAVEFORM_SAMPLES)
     adc_bits: int | None = Field(default=None, ge=8, le=24, description="converter resolution, when known")
+    # Carried from the device's Waveform so a stored strip can say what its axis is.
+    unit: str = Field(default="a.u.", max_length=16, description="unit of the samples (a.u. = ADC codes)")
 
 
 

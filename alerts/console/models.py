@@ -206,7 +206,23 @@ class WaveformPointOut(_Out):
 class WaveformStripOut(_Out):
     device_id: str
     waveform: str = Field(description="ppg or ecg")
-    points: list[WaveformPointOut]
+    fs_hz: float = Field(description="the device's sampling rate")
+    unit: str = Field(description="unit of the values (a.u.: the device's ADC codes)")
+    adc_bits: int | None
+    samples: int = Field(description="raw samples in the span")
+    decimation: str = Field(description="none, or minmax: each bucket's lowest and highest sample, in time order")
+    t: list[float] = Field(description="seconds since the span's start, one per value")
+    values: list[float | None] = Field(description="samples; null where no snippet covers the time (a gap)")
+    hr: list[WaveformPointOut] = Field(description="what the stream workers derived from this device's snippets "
+                                                   "around the span (rate, quality, reason)")
+
+
+class WaveformOut(_Out):
+    patient_id: str
+    start: IsoTime
+    end: IsoTime
+    strips: list[WaveformStripOut] = Field(description="one per device and kind with samples in the span; "
+                                                       "empty: no waveform")
 
 
 class AlertEventOut(_Out):

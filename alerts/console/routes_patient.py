@@ -1,4 +1,4 @@
-"""Patient record API for clinicians (and a patient's own record): trends, NEWS2, alarms, CGM.
+"""Patient record API for clinicians (and a patient's own record): trends, NEWS2, alarms, CGM, waveform strip.
 
 Every answer is audited (``audit_log``: who read which patient's what, for
 which period) in the same transaction as the read: no read without its row.
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from alerts.console import access, alarms, bed_limits, devices
+from alerts.console import access, alarms, bed_limits, devices, waveform_strip
 from alerts.console.auth import current_user
 from alerts.console.context import console
 from alerts.console.models import (
@@ -26,13 +26,14 @@ from alerts.console.models import (
     TrendOut,
     TrendPointOut,
     TrendsOut,
+    WaveformOut,
     WaveformPointOut,
     WaveformStripOut,
 )
 from alerts.console.params import PatientId
 from alerts.console.periods import CHARTED, RangeName, period
 from alerts.console.users import Principal
-from storage import audit, glucose_queries, queries
+from storage import audit, glucose_queries, queries, waveforms
 from wire.units import ReadingType
 
 router = APIRouter(prefix="/api/patients", tags=["patient record"])
@@ -118,27 +119,50 @@ def alert_history(patient_id: PatientId, request: Request, range: RangeName = "2
             return alarms.history(conn, ref.id, start, stop)
 
 
-@router.get("/{patient_id}/waveform", response_model=list[WaveformStripOut], responses=_ERRORS)
-def waveform(patient_id: str, request: Request, range: RangeName = "24h", end: datetime | None = EndQuery,
-             user: Principal = Depends(current_user)) -> list[WaveformStripOut]:
-    """What the stream workers derived from each PPG/ECG snippet of the period: rate, quality, reason.
+# A strip is seconds long, like a monitor's sweep: long enough for several beats, short enough that
+# every point on a phone is a few samples wide.
+STRIP_DEFAULT_S, STRIP_MAX_S = 20, 120
+STRIP_DEFAULT_POINTS, STRIP_MAX_POINTS = 1000, 4000
+# With no end given, the strip ends where the newest snippet of this long ago ends: a snippet arrives
+# after its last sample, so "the last 20 s of the clock" would often be empty or half drawn.
+STRIP_LOOKBACK = timedelta(hours=1)
 
-    Raw samples are not stored yet; this strip is the waveform as storage has it (``waveform_hr``)."""
-    start, stop = period(range, end)
+
+@router.get("/{patient_id}/waveform", response_model=WaveformOut, responses=_ERRORS)
+def waveform(
+    patient_id: PatientId, request: Request,
+    seconds: int = Query(STRIP_DEFAULT_S, ge=2, le=STRIP_MAX_S, description="length of the strip"),
+    end: datetime | None = Query(None, description="end of the strip, ISO 8601 with offset (default: the end of "
+                                                     "the newest snippet of the last hour, else now)"),
+    points: int = Query(STRIP_DEFAULT_POINTS, ge=100, le=STRIP_MAX_POINTS, description="most points per trace"),
+    user: Principal = Depends(current_user),
+) -> WaveformOut:
+    """The raw PPG/ECG samples of a span, per device and kind, as stored (``waveform_snippets``), decimated to
+    at most ``points`` by a min/max envelope so every peak survives; with the rates the stream workers derived
+    from the same snippets (``waveform_hr``)."""
+    now = datetime.now(UTC)
     with console(request).connect() as conn:
         ref = access.patient(conn, user, patient_id)
         with conn.transaction():
+            stop = end or waveforms.latest_end(conn, ref.id, now - STRIP_LOOKBACK) or now
+            start = stop - timedelta(seconds=seconds)
             audit.append(conn, user.user_id, "patient.waveform", ref.id, {"start": start, "end": stop})
+            snippets = waveforms.read(conn, ref.id, start, stop)
             rows = conn.execute(
                 "SELECT device_id, waveform, at, hr_bpm, reason, good_windows, windows FROM waveform_hr"
-                " WHERE patient_id = %s AND at >= %s AND at < %s ORDER BY device_id, waveform, at LIMIT 20000",
-                (ref.id, start, stop),
+                " WHERE patient_id = %s AND at >= %s AND at < %s ORDER BY device_id, waveform, at LIMIT 1000",
+                (ref.id, start, stop + waveforms.MAX_SNIPPET),
             ).fetchall()
-    strips: dict[tuple[str, str], list[WaveformPointOut]] = {}
+    derived_hr: dict[tuple[str, str], list[WaveformPointOut]] = {}
     for dev, kind, at, hr, reason, good, total in rows:
-        strips.setdefault((dev, kind), []).append(
+        derived_hr.setdefault((dev, kind), []).append(
             WaveformPointOut(at=at, hr_bpm=hr, reason=reason, quality=good / total if total else 0.0))
-    return [WaveformStripOut(device_id=d, waveform=k, points=p) for (d, k), p in strips.items()]
+    return WaveformOut(patient_id=ref.id, start=start, end=stop, strips=[
+        WaveformStripOut(device_id=s.device_id, waveform=s.kind, fs_hz=s.fs_hz, unit=s.unit, adc_bits=s.adc_bits,
+                         samples=s.samples, decimation="minmax" if s.decimated else "none", t=s.t, values=s.values,
+                         hr=derived_hr.get((s.device_id, s.kind), []))
+        for s in waveform_strip.build(snippets, start, stop, points)
+    ])
 
 
 def _summary(s: glucose_queries.GlucoseSummary) -> GlucoseSummaryOut:

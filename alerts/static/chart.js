@@ -1,6 +1,7 @@
 // Small SVG charts written for this console (no plotting library to ship: a few KB instead of
 // plotly's 3.5 MB, fast on ward tablets and over slow links to commune health stations).
-// A line with its min-max band, shaded zones (NEWS2 bands, glucose target), alarm markers, and the AGP.
+// A line with its min-max band, shaded zones (NEWS2 bands, glucose target), alarm markers, the AGP, and the
+// raw waveform strip.
 "use strict";
 const Chart = (() => {
   const NS = "http://www.w3.org/2000/svg";
@@ -155,7 +156,46 @@ const Chart = (() => {
     svg.dataset.bins = String(pts.length);
     container.replaceChildren(svg);
   }
+  // A waveform strip: the raw trace of a few seconds on a 1-s grid (a monitor's sweep), auto-scaled like a
+  // monitor's pleth. One user unit per CSS pixel of the container, so text and line keep their size from a
+  // 390 px phone to a desktop. opts.t: seconds since opts.start (ms); opts.values: samples, null = gap.
+  function strip(container, opts) {
+    const width = Math.max(300, Math.min(1400, Math.round(container.clientWidth || 520) - 18));
+    const height = 150, m = {l: 8, r: 8, t: 8, b: 22};
+    const svg = s("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": opts.title || "", class: "strip"});
+    const x = sec => m.l + sec / opts.seconds * (width - m.l - m.r);
+    const vals = opts.values.filter(v => v !== null);
+    let lo = Math.min(...vals), hi = Math.max(...vals);
+    if (!(hi > lo)) { lo -= 1; hi += 1; }
+    const pad = (hi - lo) * .06;
+    const y = v => height - m.b - (v - lo + pad) / (hi - lo + 2 * pad) * (height - m.t - m.b);
+    const axis = s("g", {class: "axis"});
+    // Every label starts at its tick (12 px digits are about 6.5 px wide): a label every 1, 2, 5... s,
+    // as often as they fit without touching, none running past the right edge.
+    const labelW = opts.fmtX(opts.start).length * 6.5 + 8;
+    const labelEvery = [1, 2, 5, 10, 20].find(k => (width - m.l - m.r) / opts.seconds * k >= labelW) || 30;
+    for (let k = 0; k <= opts.seconds; k++) {
+      axis.append(s("line", {class: "tick", x1: x(k), x2: x(k), y1: m.t, y2: height - m.b}));
+      if (k % labelEvery === 0 && x(k) + labelW - 6 <= width) {
+        axis.append(s("text", {class: "x", x: x(k) + 2, y: height - 6, "text-anchor": "start"}, opts.fmtX(opts.start + k * 1000)));
+      }
+    }
+    svg.append(axis);
+    let seg = [];
+    const flush = () => {
+      if (seg.length > 1) svg.append(s("polyline", {class: "trace", points: seg.join(" ")}));
+      seg = [];
+    };
+    opts.values.forEach((v, i) => {
+      if (v === null) { flush(); return; }
+      seg.push(`${x(opts.t[i]).toFixed(1)},${y(v).toFixed(1)}`);
+    });
+    flush();
+    svg.dataset.points = String(vals.length);
+    container.replaceChildren(...(opts.head ? [opts.head] : []), svg);
+    return svg;
+  }
   const dayFmt = new Intl.DateTimeFormat(RPM.intl, {timeZone: RPM.tz, day: "2-digit", month: "2-digit"});
   const dayLabel = ms => dayFmt.format(new Date(ms));
-  return {line, agp, dayLabel};
+  return {line, agp, strip, dayLabel};
 })();

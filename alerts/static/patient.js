@@ -52,23 +52,36 @@
                           markers: markersFor(alerts, c.types), emptyText: t("patient.no_points")});
     }
   }
-  // Per PPG/ECG device: the rate from each snippet on a strip, unusable snippets as grey ticks at the bottom.
-  function drawWaveform(strips, startIso, endIso) {
+  // Per PPG/ECG device: the raw trace of the newest seconds as stored, its kind, and the rate the stream
+  // workers derived from it (the latest usable one, else why there is none).
+  function drawWaveform(data) {
     const box = document.getElementById("waveform-strips");
     box.replaceChildren();
-    const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
-    for (const st of strips) {
-      const good = st.points.filter(p => p.hr_bpm !== null);
-      const holder = el("div", {class: "chart", "data-waveform": `${st.device_id}:${st.waveform}`});
+    const start = new Date(data.start).getTime(), end = new Date(data.end).getTime();
+    const seconds = Math.round((end - start) / 1000);
+    document.getElementById("waveform-hint").textContent = t("patient.waveform_hint", {seconds});
+    document.getElementById("waveform-none").hidden = data.strips.length > 0;
+    // A strip that ends more than a minute ago (a monitor that stopped sending) must never pass for live.
+    const old = document.getElementById("waveform-old");
+    old.hidden = !data.strips.length || Date.now() - end < 60e3;
+    old.textContent = old.hidden ? "" : t("patient.waveform_old", {ago: RPM.ago(data.end)});
+    for (const st of data.strips) {
+      const holder = el("div", {class: "chart strip-chart", "data-waveform": `${st.device_id}:${st.waveform}`});
       box.append(holder);
-      const title = t("patient.waveform_title", {kind: st.waveform.toUpperCase(), device: st.device_id, good: good.length, n: st.points.length});
-      const svg = Chart.line(holder, {title, head: el("h3", {}, title), start, end, fitData: true, fmtXFor: fmtX, fmtY: v => String(Math.round(v)),
-        series: [{points: st.points.map(p => ({t: new Date(p.at).getTime(), v: p.hr_bpm, lo: null, hi: null}))}],
-        markers: st.points.filter(p => p.hr_bpm === null).map(p => ({t: new Date(p.at).getTime(), cls: "poor", label: p.reason})),
-        emptyText: t("patient.no_points")});
-      svg.dataset.snippets = String(st.points.length);
+      const latest = st.hr.length ? st.hr[st.hr.length - 1] : null;
+      const rated = st.hr.filter(p => p.hr_bpm !== null);
+      const hrText = rated.length ? t("patient.waveform_hr", {value: Math.round(rated[rated.length - 1].hr_bpm)})
+        : (latest ? t("patient.waveform_hr_none", {reason: latest.reason}) : "");
+      const kind = t(`wave.${st.waveform}`);
+      const meta = t("patient.waveform_meta", {device: st.device_id, fs: number("heart_rate", st.fs_hz), unit: st.unit,
+                                               start: RPM.timeSec(data.start), end: RPM.timeSec(data.end)});
+      const head = el("h3", {}, el("span", {}, el("span", {class: "kind"}, kind), " ", el("span", {class: "muted small"}, meta)),
+                      el("span", {"data-hr": rated.length ? String(Math.round(rated[rated.length - 1].hr_bpm)) : ""}, hrText));
+      const svg = Chart.strip(holder, {title: `${kind} ${st.device_id}`, head, start, seconds, t: st.t, values: st.values,
+                                       fmtX: ms => RPM.timeSec(new Date(ms).toISOString())});
+      svg.dataset.samples = String(st.samples);
+      svg.dataset.decimation = st.decimation;
     }
-    document.getElementById("waveform").hidden = !strips.length;
   }
   function drawNews2(points, alerts, startIso, endIso) {
     const start = new Date(startIso).getTime(), end = new Date(endIso).getTime();
@@ -164,7 +177,9 @@
       drawTrends(trends, alerts);
       drawNews2(news2, alerts, trends.start, trends.end);
       drawAlarms(alerts);
-      drawWaveform(await api(`${base}/waveform?range=${range}`), trends.start, trends.end);
+      // 20 s like a central station's strip; 10 s on a phone, so beats stay as far apart as on a monitor's sweep.
+      const strip = document.getElementById("waveform-strips").clientWidth < 600 ? 10 : 20;
+      drawWaveform(await api(`${base}/waveform?seconds=${strip}`));
       root.dataset.loaded = range;
       if (info && info.has_glucose) drawCgm(await api(`${base}/glucose?days=14`));
     } catch (e) { showError(e); }

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ingest import telemetry_decode, validate
 from tests.ingest.test_fuzz_core import LIMITS, NOW, SNAP, telemetry_like

@@ -39,7 +39,8 @@ TIMESCALE_ENV = "RPM_TEST_TIMESCALE_URL"
 # touching the data. Tests of retention and compression themselves use data
 # relative to the real clock (test_timescaledb.py).
 TSDB_TEST_POLICY = RetentionPolicy(raw_days=3650, features_days=3650, scores_days=3650, agg_1m_days=3650,
-                                   agg_1h_days=3650, compress_after_days=3300, agg_compress_after_days=3300)
+                                   agg_1h_days=3650, compress_after_days=3300, agg_compress_after_days=3300,
+                                   waveform_days=3650, waveform_compress_after_days=3300)
 
 
 def offers_timescaledb(conn: psycopg.Connection) -> bool:

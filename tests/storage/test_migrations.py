@@ -17,10 +17,11 @@ TABLES = {
     "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
     "schema_migrations", "console_sessions", "login_attempts", "api_token_scopes", "upload_tokens",
+    "waveform_snippets",
 }
 # Every migration version in order (0200: console sign-in, 0210: console language choice, alerts/console;
-# 0300: interop tokens).
-VERSIONS = [1, 2, 3, 100, 200, 210, 300]
+# 0300: interop tokens; 0400: raw waveform snippets, storage/waveforms.py).
+VERSIONS = [1, 2, 3, 100, 200, 210, 300, 400]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
@@ -50,15 +51,18 @@ def test_migrate_empty_then_again(empty_dsn: str, backend: Backend) -> None:
             assert ("readings", "p") in objects and ("readings_1m", "v") in objects
             # Current day and two ahead, plus the DEFAULT partition.
             assert {"readings_p20260310", "readings_p20260311", "readings_p20260312", "readings_default"} <= names
+            assert ("waveform_snippets", "p") in objects
+            assert {"waveform_snippets_p20260310", "waveform_snippets_p20260312", "waveform_snippets_default"} <= names
         else:
             assert TABLES - PLAIN_ONLY <= names and not PLAIN_ONLY & names
             assert {("readings_1m", "v"), ("readings_1h", "v")} <= objects
             hypertables = {r[0] for r in conn.execute(
                 "SELECT hypertable_name FROM timescaledb_information.hypertables"
                 " WHERE hypertable_schema = current_schema()")}
-            assert hypertables == {"readings", "window_features", "news2_scores", "glucose_trends", "waveform_hr"}
+            assert hypertables == {"readings", "window_features", "news2_scores", "glucose_trends", "waveform_hr",
+                                   "waveform_snippets"}
             jobs = timescale.existing_jobs(conn)
-            assert len(jobs) == 13
+            assert len(jobs) == 15
         assert migrate(conn, backend, policy_for(backend), now=NOW) == []
         assert _objects(conn) == objects
         if backend is Backend.TIMESCALEDB:
@@ -67,7 +71,7 @@ def test_migrate_empty_then_again(empty_dsn: str, backend: Backend) -> None:
         b = backend.value
         assert rows == [(1, "registry", b), (2, "alerts_scores", b), (3, "timeseries", b),
                         (100, "alarm_lifecycle", b), (200, "console", b), (210, "console_locale_choice", b),
-                        (300, "interop", b)]
+                        (300, "interop", b), (400, "waveform_snippets", b)]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str, backend: Backend) -> None:
@@ -150,7 +154,7 @@ def test_rpm_db_migrate_and_maintain_commands(
         assert "readings: created -, dropped -" in out  # migrate already made today's partitions
     else:
         # The jobs migrate created are kept as they are, not removed and added again.
-        assert "timescaledb jobs: added -, replaced -, unchanged 13" in out
+        assert "timescaledb jobs: added -, replaced -, unchanged 15" in out
         monkeypatch.setenv("RPM_RETENTION_RAW_DAYS", "60")
         out = rpm("db", "maintain")
-        assert "timescaledb jobs: added -, replaced ['retention readings'], unchanged 12" in out
+        assert "timescaledb jobs: added -, replaced ['retention readings'], unchanged 14" in out

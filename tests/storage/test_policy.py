@@ -28,7 +28,7 @@ def test_timescale_jobs_apply_every_setting() -> None:
     p = RetentionPolicy(raw_days=30, features_days=31, scores_days=200, agg_1m_days=300, agg_1h_days=2000,
                         compress_after_days=3, refresh_lookback_days=5, agg_compress_after_days=40, chunk_days=2)
     jobs = {(j.kind, j.relation): j for j in timescale_jobs(p)}
-    assert len(jobs) == len(timescale_jobs(p)) == 13  # one job per kind and relation
+    assert len(jobs) == len(timescale_jobs(p)) == 15  # one job per kind and relation
     assert chunk_intervals(p) == {"readings": 2 * DAY, "window_features": 2 * DAY}
     stmts = [j.add_sql('"public"') for j in jobs.values()]
     assert "SELECT \"public\".add_retention_policy('readings', drop_after => INTERVAL '30 days')" in stmts
@@ -38,6 +38,9 @@ def test_timescale_jobs_apply_every_setting() -> None:
     assert "SELECT \"public\".add_retention_policy('readings_1h', drop_after => INTERVAL '2000 days')" in stmts
     assert "SELECT \"public\".add_compression_policy('readings', compress_after => INTERVAL '3 days')" in stmts
     assert "SELECT \"public\".add_compression_policy('readings_1m', compress_after => INTERVAL '40 days')" in stmts
+    # Raw waveforms: their own, shorter retention (RetentionPolicy.waveform_days), compressed after a day.
+    assert "SELECT \"public\".add_retention_policy('waveform_snippets', drop_after => INTERVAL '7 days')" in stmts
+    assert "SELECT \"public\".add_compression_policy('waveform_snippets', compress_after => INTERVAL '1 day')" in stmts
     assert ("SELECT \"public\".add_continuous_aggregate_policy('readings_1m', start_offset => INTERVAL '5 days',"
             " end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '1 minute')") in stmts
     assert jobs["retention", "readings"].remove_sql("ts") == (
@@ -73,6 +76,9 @@ def test_timescaledb_migration_parses_and_mirrors_plain_columns() -> None:
     assert _create_columns(ts_sql, "readings") == _create_columns(available(Backend.POSTGRES)[2].sql, "readings")
     for table in ("news2_scores", "window_features", "glucose_trends", "waveform_hr"):
         assert _create_columns(ts_sql, table) == _create_columns(available(Backend.POSTGRES)[2].sql, table)
+    wave = {m.version: m.sql for m in ts}[400], {m.version: m.sql for m in available(Backend.POSTGRES)}[400]
+    assert _create_columns(wave[0], "waveform_snippets") == _create_columns(wave[1], "waveform_snippets")
+    assert "timescaledb.compress_segmentby = 'patient_id'" in wave[0] and "PARTITION BY RANGE (start_at)" in wave[1]
 
 
 def _create_columns(script: str, table: str) -> list[str]:
@@ -96,6 +102,7 @@ def _select_columns(script: str, view: str) -> list[str]:
     {"agg_1m_days": 30},
     {"agg_compress_after_days": 7},
     {"raw_days": 0},
+    {"waveform_days": 1},  # compressed after 1 day: it would be dropped before
 ])
 def test_policy_rejects_inconsistent_settings(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError):

@@ -46,7 +46,7 @@ def test_timescaledb_scheduler_runs_every_job(tsdb_db: psycopg.Connection) -> No
     # ("cannot drop portal ... while it is being set up") unless the extension
     # was built with the fix in docs/release-notes.md: this catches that build.
     jobs = timescale.existing_jobs(tsdb_db)
-    assert len(jobs) == 13
+    assert len(jobs) == 15
     deadline = time.monotonic() + 90
     while True:
         stats = _job_stats(tsdb_db)
@@ -104,7 +104,7 @@ def test_timescaledb_changed_policy_replaces_only_the_changed_jobs(tsdb_db_dsn: 
     with psycopg.connect(tsdb_db_dsn, autocommit=True) as conn:
         jobs = {(j.proc_name, j.relation): j.job_id for j in timescale.existing_jobs(conn)}
         report = maintain.run_once(conn, TSDB_TEST_POLICY)
-        assert report.jobs is not None and (report.jobs.added, report.jobs.replaced, report.jobs.kept) == ([], [], 13)
+        assert report.jobs is not None and (report.jobs.added, report.jobs.replaced, report.jobs.kept) == ([], [], 15)
         changed = RetentionPolicy(**{**{f: getattr(TSDB_TEST_POLICY, f) for f in TSDB_TEST_POLICY.__dataclass_fields__},
                                      "refresh_lookback_days": 3, "chunk_days": 2})
         report = maintain.run_once(conn, changed)
