@@ -19,8 +19,8 @@ TABLES = {
     "schema_migrations", "console_sessions", "login_attempts", "api_token_scopes", "upload_tokens",
 }
 # Every migration version in order (0200: console sign-in, 0210: console language choice, alerts/console;
-# 0300: interop tokens).
-VERSIONS = [1, 2, 3, 100, 200, 210, 300]
+# 0300: interop tokens; 0410: escalation chain headers, alerts.chain_store).
+VERSIONS = [1, 2, 3, 100, 200, 210, 300, 410]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
