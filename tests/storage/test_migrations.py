@@ -17,6 +17,7 @@ TABLES = {
     "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
     "schema_migrations", "console_sessions", "login_attempts", "api_token_scopes", "upload_tokens",
+    "escalation_chains",
 }
 # Every migration version in order (0200: console sign-in, 0210: console language choice, alerts/console;
 # 0300: interop tokens; 0410: escalation chain headers, alerts.chain_store).
@@ -67,7 +68,7 @@ def test_migrate_empty_then_again(empty_dsn: str, backend: Backend) -> None:
         b = backend.value
         assert rows == [(1, "registry", b), (2, "alerts_scores", b), (3, "timeseries", b),
                         (100, "alarm_lifecycle", b), (200, "console", b), (210, "console_locale_choice", b),
-                        (300, "interop", b)]
+                        (300, "interop", b), (410, "escalation_chains", b)]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str, backend: Backend) -> None:
