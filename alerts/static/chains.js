@@ -15,15 +15,16 @@
   // Whole minutes read as minutes; anything else in seconds (the safe ranges start at 30 s).
   const split = s => s >= 60 && s % 60 === 0 ? [s / 60, "min"] : [s, "s"];
   const duration = s => { const [n, u] = split(s); return `${n} ${t(u === "min" ? "chain.unit_min" : "chain.unit_s")}`; };
-  const describe = steps => steps.length ? steps.map(s => t("chain.step", {after: duration(s.after_s), target: t(`target.${s.target}`)})).join(" · ") : t("chain.none");
+  const describe = steps => steps.length ? steps.map(s => t("chain.step", {after: duration(s.after_s), target: t(`target.${s.target}`)})).join(" · ") : t("chain.none_short");
 
   function stepRow(step) {
     const [n, u] = split(step.after_s);
     const li = el("li", {class: "chain-step"},
-      el("label", {}, t("chain.after"), el("input", {type: "number", name: "after", min: "1", step: "1", value: String(n), inputmode: "numeric"})),
-      el("select", {name: "unit", "aria-label": t("chain.unit")},
-        el("option", {value: "s", selected: u === "s"}, t("chain.unit_s")), el("option", {value: "min", selected: u === "min"}, t("chain.unit_min"))),
-      el("label", {}, t("chain.target"), el("select", {name: "target"},
+      el("label", {class: "chain-after"}, t("chain.after"), el("span", {class: "inline"},
+        el("input", {type: "number", name: "after", min: "1", step: "1", value: String(n), inputmode: "numeric"}),
+        el("select", {name: "unit", "aria-label": t("chain.unit")},
+          el("option", {value: "s", selected: u === "s"}, t("chain.unit_s")), el("option", {value: "min", selected: u === "min"}, t("chain.unit_min"))))),
+      el("label", {class: "chain-target"}, t("chain.target"), el("select", {name: "target"},
         TARGETS.map(r => el("option", {value: r, selected: r === step.target}, t(`target.${r}`))))),
       el("span", {class: "chain-move"},
         el("button", {type: "button", class: "secondary", "data-move": "up", "aria-label": t("chain.up"), title: t("chain.up"),
