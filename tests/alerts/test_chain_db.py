@@ -116,3 +116,35 @@ def test_refused_chains_change_nothing(db: psycopg.Connection) -> None:
         assert e.value.key == key
     assert config_store.load_chains(db, "w1") == {("w1", Priority.HIGH): (S(60, R.CHARGE_NURSE),)}
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'escalation_chain.set'").fetchone() == (1,)
+
+
+def test_concurrent_saves_of_one_chain_never_mix_their_levels(db_dsn: str, db: psycopg.Connection) -> None:
+    """Each save replaces every level in one transaction; the second waits and audits the first one's chain as old."""
+    import threading
+
+    seed_ward(db, T0)
+    long = [S(30, R.NURSE), S(30, R.CHARGE_NURSE), S(30, R.CHARGE_NURSE), S(30, R.RAPID_RESPONSE), S(30, R.RAPID_RESPONSE)]
+    short = [S(200, R.RAPID_RESPONSE)]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def save(steps: list[EscalationStep], actor: str) -> None:
+        try:
+            with psycopg.connect(db_dsn, autocommit=True) as conn:
+                start.wait()
+                for _ in range(20):
+                    chain_store.set_chain(conn, actor, "w1", Priority.HIGH, steps, "race")
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=save, args=(long, "a")), threading.Thread(target=save, args=(short, "b"))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    assert config_store.load_chains(db, "w1")[("w1", Priority.HIGH)] in (tuple(long), tuple(short))
+    rows = [r[0] for r in db.execute("SELECT detail FROM audit_log WHERE action = 'escalation_chain.set' ORDER BY id")]
+    assert len(rows) == 40
+    for prev, row in zip(rows, rows[1:], strict=False):
+        assert row["old"] == prev["new"]  # every save saw the whole chain the one before it left

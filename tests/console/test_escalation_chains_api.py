@@ -188,3 +188,20 @@ def test_the_running_service_escalates_an_alarm_raised_after_the_change_by_the_n
     # The declared default would have called the charge nurse after 60 s.
     assert (level, target) == ("1", "rapid_response")
     assert timedelta(seconds=30) <= after < timedelta(seconds=50), after  # type: ignore[operator]
+
+
+def test_a_cookie_session_changes_a_chain_only_with_its_csrf_token(console: Console, clients: dict[str, httpx.Client]) -> None:
+    browser = httpx.Client(base_url=console.base, timeout=30)
+    try:
+        r = browser.post("/api/auth/login", json={"username": "charge.c", "password": PASSWORD})
+        assert r.status_code == 200
+        csrf = r.json()["csrf_token"]
+        # What another site could make the nurse's browser send: the cookie alone.
+        r = browser.put(f"{URL}/ward-c/high", json=FAST)
+        assert r.status_code == 403 and r.json()["error"] == "csrf"
+        assert browser.delete(f"{URL}/ward-c/high", params={"reason": "x"}).status_code == 403
+        assert _chain(browser, "ward-c", "high")["source"] == "declared"
+        assert browser.put(f"{URL}/ward-c/high", json=FAST, headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert _chain(browser, "ward-c", "high")["source"] == "configured"
+    finally:
+        browser.close()
