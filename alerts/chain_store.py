@@ -43,16 +43,18 @@ class ChainView:
     set_by: str | None = None
     set_at: datetime | None = None
     reason: str | None = None
+    set_by_name: str | None = None
 
 
 def declared_chain(scope: str, priority: Priority) -> tuple[EscalationStep, ...]:
     return DEFAULT_CHAINS[HOME if scope == HOME else WARD_DEFAULT][priority]
 
 
-def _headers(conn: psycopg.Connection, scope: str) -> dict[Priority, tuple[str, datetime, str]]:
-    rows = conn.execute("SELECT priority, set_by, set_at, reason FROM escalation_chains WHERE scope = %s",
-                        (scope,)).fetchall()
-    return {Priority(r[0]): (r[1], r[2], r[3]) for r in rows}
+def _headers(conn: psycopg.Connection, scope: str) -> dict[Priority, tuple[str, datetime, str, str | None]]:
+    rows = conn.execute(
+        "SELECT c.priority, c.set_by, c.set_at, c.reason, u.display_name FROM escalation_chains c"
+        " LEFT JOIN users u ON u.id = c.set_by WHERE c.scope = %s", (scope,)).fetchall()
+    return {Priority(r[0]): (r[1], r[2], r[3], r[4]) for r in rows}
 
 
 def effective(conn: psycopg.Connection, scope: str) -> list[ChainView]:
@@ -64,8 +66,8 @@ def effective(conn: psycopg.Connection, scope: str) -> list[ChainView]:
     for p in (Priority.HIGH, Priority.MEDIUM, Priority.LOW):
         declared = declared_chain(scope, p)
         if (scope, p) in configured:
-            by, at, why = headers.get(p, (None, None, None))
-            out.append(ChainView(p, configured[(scope, p)], Source.CONFIGURED, declared, by, at, why))
+            by, at, why, name = headers.get(p, (None, None, None, None))
+            out.append(ChainView(p, configured[(scope, p)], Source.CONFIGURED, declared, by, at, why, name))
         elif fallback and (WARD_DEFAULT, p) in configured:
             out.append(ChainView(p, configured[(WARD_DEFAULT, p)], Source.WARD_DEFAULT, declared))
         else:

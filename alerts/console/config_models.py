@@ -118,6 +118,7 @@ class ChainOut(_Out):
     min_steps: int
     max_steps: int
     set_by: str | None = None
+    set_by_name: str | None = Field(default=None, description="the setter's display name, when a console user")
     set_at: IsoTime | None = None
     reason: str | None = None
 

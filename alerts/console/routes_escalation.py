@@ -52,7 +52,7 @@ def _chain_out(scope: str, v: chain_store.ChainView) -> ChainOut:
     return ChainOut(priority=v.priority.value, source=v.source.value, steps=_steps(v.steps, v.source.value),
                     declared=_steps(v.declared, chain_store.Source.DECLARED.value), min_after_s=rng.low_s,
                     max_after_s=rng.high_s, min_steps=MIN_STEPS[v.priority], max_steps=MAX_STEPS, set_by=v.set_by,
-                    set_at=v.set_at, reason=v.reason)
+                    set_by_name=v.set_by_name, set_at=v.set_at, reason=v.reason)
 
 
 @router.get("/{scope}", response_model=ChainsOut, responses=_ERRORS)

@@ -51,7 +51,7 @@
     const form = el("form", {class: "chain", "data-priority": c.priority, "data-source": c.source, novalidate: true},
       el("h3", {}, t(`priority.${c.priority}`), " ", el("span", {class: `badge source-${c.source}`}, t(`chain.source_${c.source}`))),
       el("p", {class: "muted small chain-declared"}, t("chain.declared", {steps: describe(c.declared)})),
-      c.source === "configured" && c.set_by ? el("p", {class: "muted small"}, t("chain.set_by", {user: c.set_by, time: dateTime(c.set_at), reason: c.reason || ""})) : null,
+      c.source === "configured" && c.set_by ? el("p", {class: "muted small"}, t("chain.set_by", {user: c.set_by_name || c.set_by, time: dateTime(c.set_at), reason: c.reason || ""})) : null,
       el("p", {class: "muted small"}, t("chain.range", {low: duration(c.min_after_s), high: duration(c.max_after_s), max: c.max_steps})),
       steps,
       el("p", {class: "muted small chain-empty"}, t("chain.none")),
@@ -68,7 +68,7 @@
           if (!reason.value.trim()) { fail({message: t("chain.reason_needed")}); reason.focus(); return; }
           try {
             await api(`/api/escalation-chains/${encodeURIComponent(scope)}/${c.priority}?reason=${encodeURIComponent(reason.value.trim())}`, {method: "DELETE"});
-            say(t("chain.reset_done")); load();
+            say(t("chain.reset_done")); refresh(c.priority);
           } catch (e) { fail(e); }
         }}, t("chain.reset")) : null),
       errors);
@@ -78,15 +78,31 @@
       try {
         await api(`/api/escalation-chains/${encodeURIComponent(scope)}/${c.priority}`,
                   {method: "PUT", body: {steps: readSteps(form), reason: reason.value.trim()}});
-        say(t("chain.saved")); load();
+        say(t("chain.saved")); refresh(c.priority);
       } catch (e) { fail(e); }
     });
     return form;
   }
 
+  // Answers for a scope the picker has already left are dropped: a slow first load must not overwrite the
+  // chains of the scope chosen since (the user would edit one scope while seeing another).
+  let shown = 0;
+  async function fetchChains() {
+    const mine = ++shown, asked = scope;
+    const data = await api(`/api/escalation-chains/${encodeURIComponent(asked)}`);
+    return mine === shown && asked === scope ? data : null;
+  }
+  // Only the saved card is redrawn: edits not yet saved in the other priorities' cards stay.
+  async function refresh(priority) {
+    const data = await fetchChains();
+    const c = data && data.chains.find(x => x.priority === priority);
+    const old = list.querySelector(`form[data-priority="${priority}"]`);
+    if (c && old) old.replaceWith(chainForm(c));
+  }
   async function load() {
     if (!scope) return;
-    const data = await api(`/api/escalation-chains/${encodeURIComponent(scope)}`);
+    const data = await fetchChains();
+    if (!data) return;
     list.replaceChildren(...data.chains.map(chainForm));
     box.dataset.loaded = scope;
   }

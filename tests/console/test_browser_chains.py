@@ -28,6 +28,9 @@ WORDING = {"vi": ("Chuỗi leo thang", "điều dưỡng trưởng", "đội ph�
            "en": ("Escalation chains", "the charge nurse", "the rapid response team")}
 
 
+NAMES = {"charge.d.vi": "Điều dưỡng Hạnh", "charge.d.en": "Nurse Hanh"}
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as b:
@@ -42,7 +45,7 @@ def ward_d(console: Console) -> str:
         for locale in i18n.LOCALES:
             for uid, grant in ((f"charge.d.{locale}", Grant("charge_nurse", "ward-d")),
                                (f"admin.{locale}", Grant("admin", None))):
-                users.create_user(conn, "test", uid, uid, PASSWORD, [grant], locale)
+                users.create_user(conn, "test", uid, NAMES.get(uid, uid), PASSWORD, [grant], locale)
                 users.set_locale(conn, uid, locale, chosen=True)
     return "ward-d"
 
@@ -102,17 +105,22 @@ def test_charge_nurse_edits_saves_reloads_and_resets_her_wards_chain(console: Co
                                                                 target=charge_nurse))
         rows.nth(2).locator("[data-move=up]").click()
         assert _steps(high) == [("2", "min", "charge_nurse"), ("90", "s", "charge_nurse"), ("1", "min", "rapid_response")]
+        medium = box.locator('form[data-priority="medium"]')
+        medium.locator(".chain-step [name=after]").fill("10")  # begun, not saved
         high.locator("button[type=submit]").click()
         expect(page.locator("#chain-message")).to_have_text(t("chain.saved"))
+        expect(high).to_have_attribute("data-source", "configured")
+        assert _steps(medium) == [("10", "min", "charge_nurse")]  # saving one card keeps the others' edits
 
         page.reload()
         high = page.locator('#chains form[data-priority="high"]')
         expect(high).to_have_attribute("data-source", "configured")
         expect(high.locator(".badge")).to_have_text(t("chain.source_configured"))
         assert _steps(high) == [("2", "min", "charge_nurse"), ("90", "s", "charge_nurse"), ("1", "min", "rapid_response")]
-        expect(high).to_contain_text(f"charge.d.{locale}")  # who set it, and why
+        expect(high).to_contain_text(NAMES[f"charge.d.{locale}"])  # who set it, and why
         expect(high).to_contain_text("Đêm chỉ có 2 điều dưỡng" if locale == "vi" else "two nurses on nights")
         expect(high.locator(".chain-declared")).to_contain_text(charge_nurse)  # the default stays in view
+        assert _steps(page.locator('#chains form[data-priority="medium"]')) == [("5", "min", "charge_nurse")]
         assert _fits(page, "#chains .chain-step input, #chains .chain-step select, #chains .chain-step button,"
                            " #chains .chain-actions button") == []
         _no_horizontal_scroll(page)

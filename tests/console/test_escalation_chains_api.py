@@ -31,9 +31,9 @@ def ward_c(console: Console) -> str:
     with console.connect() as conn:
         registry.add_ward(conn, "ward-c", "Khoa Hồi sức C")
         registry.add_patient(conn, "PC1", "Đỗ Văn Chung", "ward-c", "01")
-        for uid, grant, locale in (("charge.c", Grant("charge_nurse", "ward-c"), "vi"),
-                                   ("nurse.c", Grant("nurse", "ward-c"), "en")):
-            users.create_user(conn, "test", uid, uid, PASSWORD, [grant], locale)
+        for uid, name, grant, locale in (("charge.c", "Hương (C, trưởng)", Grant("charge_nurse", "ward-c"), "vi"),
+                                         ("nurse.c", "Nga (C)", Grant("nurse", "ward-c"), "en")):
+            users.create_user(conn, "test", uid, name, PASSWORD, [grant], locale)
             users.set_locale(conn, uid, locale, chosen=True)
     return "ward-c"
 
@@ -80,6 +80,7 @@ def test_the_charge_nurse_replaces_and_resets_her_wards_chain_with_old_and_new_a
     assert r.json()["previous"] is None and [s["after_s"] for s in r.json()["steps"]] == [30, 120]
     high = _chain(clients["nurse.c"], "ward-c", "high")  # the ward's nurse sees whom her alarm goes to next
     assert high["source"] == "configured" and high["set_by"] == "charge.c" and high["reason"] == "two nurses on nights"
+    assert high["set_by_name"] == "Hương (C, trưởng)"
     assert [(s["level"], s["after_s"], s["target"], s["source"]) for s in high["steps"]] == [
         (1, 30, "charge_nurse", "configured"), (2, 120, "rapid_response", "configured")]
     assert [s["after_s"] for s in high["declared"]] == [60, 60]  # the default stays visible beside it
