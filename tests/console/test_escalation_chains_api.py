@@ -186,9 +186,10 @@ def test_the_running_service_escalates_an_alarm_raised_after_the_change_by_the_n
 
     wait_for(lambda: bool(escalated()), 90, "the alarm escalated", console.services)
     [(after, level, target)] = escalated()
-    # The declared default would have called the charge nurse after 60 s.
+    # The declared default would have called the charge nurse after 60 s; the timer loop runs every second
+    # (a loaded machine may fire it late, never early).
     assert (level, target) == ("1", "rapid_response")
-    assert timedelta(seconds=30) <= after < timedelta(seconds=50), after  # type: ignore[operator]
+    assert timedelta(seconds=30) <= after < timedelta(seconds=60), after  # type: ignore[operator]
 
 
 def test_a_cookie_session_changes_a_chain_only_with_its_csrf_token(console: Console, clients: dict[str, httpx.Client]) -> None:
