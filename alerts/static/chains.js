@@ -103,7 +103,9 @@
     if (!scope) return;
     const data = await fetchChains();
     if (!data) return;
-    list.replaceChildren(...data.chains.map(chainForm));
+    // At home the roles are the care team's (alerts.routing): the primary member, then the backup.
+    const homeRoles = scope === "home" ? el("p", {class: "muted small chain-home-roles"}, t("chain.home_roles")) : null;
+    list.replaceChildren(...[homeRoles, ...data.chains.map(chainForm)].filter(Boolean));
     box.dataset.loaded = scope;
   }
   if (picker) picker.addEventListener("change", () => { scope = picker.value; note.hidden = true; load().catch(e => say(t("error.load", {message: e.message}))); });

@@ -148,6 +148,7 @@ def test_admin_edits_the_home_chain(console: Console, browser: Browser, ward_d: 
         expect(page.locator("#chains")).to_have_attribute("data-loaded", "home")
         medium = page.locator('#chains form[data-priority="medium"]')
         assert _steps(medium) == [("30", "min", "charge_nurse")]  # the declared home default
+        expect(page.locator("#chains .chain-home-roles")).to_have_text(t("chain.home_roles"))
         medium.locator(".chain-step [name=after]").fill("45")
         medium.locator("[name=reason]").fill("trạm y tế xã trực đến 17h" if locale == "vi" else "station hours")
         medium.locator("button[type=submit]").click()
@@ -165,6 +166,7 @@ def test_admin_edits_the_home_chain(console: Console, browser: Browser, ward_d: 
         # The ward default scope shows other chains: the home edit is not applied to wards.
         page.select_option("#chain-scope", "*")
         expect(page.locator("#chains")).to_have_attribute("data-loaded", "*")
+        expect(page.locator("#chains .chain-home-roles")).to_have_count(0)
         assert _steps(page.locator('#chains form[data-priority="medium"]')) == [("5", "min", "charge_nurse")]
         page.select_option("#chain-scope", "home")
         expect(page.locator("#chains")).to_have_attribute("data-loaded", "home")
