@@ -1,8 +1,8 @@
 """Loads the engine's ``Context`` for one patient: place, roster, care team, chains, settings, limits.
 
-Read fresh for every decision (a handful of indexed queries): a roster or
-limit edited on the console applies to the very next alarm, with no cache
-to go stale. A decision needs the light context (``full=False``: settings,
+Read fresh for every decision (a handful of indexed queries): a roster,
+limit or escalation chain edited on the console applies to the very next
+decision, with no cache to go stale (no restart, no invalidation). A decision needs the light context (``full=False``: settings,
 limits, chains); the routing data are loaded only to plan the notifications
 of a decision that changed an alarm (``engine.replan``).
 """
@@ -93,15 +93,24 @@ def _responders(conn: psycopg.Connection, ids: list[str]) -> dict[str, Responder
 
 
 def load_chains(conn: psycopg.Connection, ward_id: str | None) -> Chains:
-    scopes = [HOME] if ward_id is None else [ward_id, WARD_DEFAULT]
+    return configured_chains(conn, [HOME] if ward_id is None else [ward_id, WARD_DEFAULT])
+
+
+def configured_chains(conn: psycopg.Connection, scopes: list[str]) -> Chains:
+    """The chains configured for ``scopes``: steps, or a header (escalation_chains) alone for a chain of none."""
     rows = conn.execute(
-        "SELECT scope, priority, after_s, target FROM escalation_steps WHERE scope = ANY(%s)"
-        " ORDER BY scope, priority, level",
-        (scopes,),
+        "SELECT c.scope, c.priority, s.after_s, s.target FROM"
+        " (SELECT scope, priority FROM escalation_chains WHERE scope = ANY(%(s)s)"
+        "  UNION SELECT scope, priority FROM escalation_steps WHERE scope = ANY(%(s)s)) c"
+        " LEFT JOIN escalation_steps s ON s.scope = c.scope AND s.priority = c.priority"
+        " ORDER BY c.scope, c.priority, s.level",
+        {"s": scopes},
     ).fetchall()
     out: dict[tuple[str, Priority], list[EscalationStep]] = {}
     for scope, priority, after_s, target in rows:
-        out.setdefault((scope, Priority(priority)), []).append(EscalationStep(float(after_s), StaffRole(target)))
+        steps = out.setdefault((scope, Priority(priority)), [])
+        if target is not None:
+            steps.append(EscalationStep(float(after_s), StaffRole(target)))
     return {k: tuple(v) for k, v in out.items()}
 
 

@@ -14,6 +14,8 @@ then makes (storage.audit.append, same transaction).
 - ``wards_editable(conn, user, wards, roles=ROSTER_EDITORS, subject)``: every
   ward in ``wards`` (None = hospital-wide) within the user's editing scope.
 - ``require(conn, user, roles)``: the user holds at least one of ``roles``.
+- ``chain_scope(conn, user, scope, roles)``: an escalation-chain scope (a
+  ward, or ``*``/``home`` for admins of every ward only).
 
 Rules:
 - A ward-scoped user asking for a patient outside her wards gets 403, and so
@@ -43,6 +45,13 @@ READERS = CLINICAL
 LIMIT_EDITORS = frozenset({"charge_nurse", "clinician"})
 # The roster and responders are the ward's staffing: its charge nurse, or an admin.
 ROSTER_EDITORS = frozenset({"charge_nurse", "admin"})
+# Escalation chains decide who is called when nobody answers: the ward's charge nurse for her ward,
+# an admin for any ward and alone for the hospital-wide scopes ('*' every ward's default, 'home').
+CHAIN_EDITORS = frozenset({"charge_nurse", "admin"})
+# Reading a ward's chain (whom my unanswered alarm goes to next): its staff, and the admins.
+CHAIN_READERS = READERS | {"admin"}
+# Scopes that are no ward: only an admin of every ward reads or changes them.
+HOSPITAL_SCOPES = frozenset({"*", "home"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +134,22 @@ def alert_patient(conn: psycopg.Connection, user: Principal, alert_id: str) -> P
     if user.has("patient") and not user.has(*CLINICAL):
         raise _deny(conn, user, f"alert:{alert_id}", "alert")
     return patient(conn, user, str(row[0]))
+
+
+def chain_scope(conn: psycopg.Connection, user: Principal, scope: str, roles: frozenset[str]) -> str:
+    """The scope (a ward id, ``*`` or ``home``) if ``roles`` of the user reach it.
+
+    ``*`` and ``home`` are no ward: an admin of every ward only, 403 for
+    anyone else. A ward follows ``ward``'s 403/404 rule; the ward's own staff
+    asking for a change they lack the role for get ``error.forbidden_role``.
+    """
+    subject = f"escalation:{scope}" if scope in HOSPITAL_SCOPES else f"ward:{scope}"
+    if scope in HOSPITAL_SCOPES:
+        if user.scope(frozenset({"admin"})).every_ward:
+            return scope
+        raise _deny(conn, user, subject, "escalation_scope", "error.forbidden")
+    if roles != CHAIN_READERS and not user.scope(roles).allows(scope) and user.scope(CHAIN_READERS).allows(scope):
+        if conn.execute("SELECT 1 FROM wards WHERE id = %s", (scope,)).fetchone() is not None:
+            raise _deny(conn, user, subject, "role", "error.forbidden_chain_role")
+    ward(conn, user, scope, roles)
+    return scope

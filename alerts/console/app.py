@@ -20,6 +20,7 @@ from alerts.console import (
     routes_admin,
     routes_alarm_config,
     routes_auth,
+    routes_escalation,
     routes_export,
     routes_home,
     routes_patient,
@@ -46,7 +47,7 @@ def install(
 ) -> None:
     app.state.console = Console(_autocommit(connect), broadcaster, settings or ConsoleSettings())
     errors.install_handlers(app)
-    for module in (routes_auth, routes_ward, routes_alarm_config, routes_patient, routes_export, routes_home,
+    for module in (routes_auth, routes_ward, routes_alarm_config, routes_escalation, routes_patient, routes_export, routes_home,
                    routes_admin, pages):
         app.include_router(module.router)
     # The FHIR R4 API (alerts.fhir) shares the console's users, access checks and audit.

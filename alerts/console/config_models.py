@@ -89,3 +89,47 @@ class AlarmEventOut(_Out):
 
 class AlarmDetailOut(AlarmOut):
     events: list[AlarmEventOut] = Field(description="every recorded step, oldest first")
+
+
+class ChainStepIn(_In):
+    after_s: float = Field(gt=0, le=86400, description="seconds after the previous level (the first: after raising)")
+    target: StaffRole
+
+
+class ChainBody(_In):
+    steps: list[ChainStepIn] = Field(max_length=20, description="in order; the rules (alerts.chain_safety) say 0-5")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ChainStepOut(_Out):
+    level: int
+    after_s: float
+    target: str
+    source: str = Field(description="configured (this scope), ward_default (the '*' chain) or declared")
+
+
+class ChainOut(_Out):
+    priority: str
+    source: str = Field(description="configured, ward_default or declared")
+    steps: list[ChainStepOut]
+    declared: list[ChainStepOut] = Field(description="the declared default, for comparison and reset")
+    min_after_s: float = Field(description="the safe range of every step's delay for this priority and scope")
+    max_after_s: float
+    min_steps: int
+    max_steps: int
+    set_by: str | None = None
+    set_by_name: str | None = Field(default=None, description="the setter's display name, when a console user")
+    set_at: IsoTime | None = None
+    reason: str | None = None
+
+
+class ChainsOut(_Out):
+    scope: str
+    chains: list[ChainOut]
+
+
+class ChainSetOut(_Out):
+    scope: str
+    priority: str
+    steps: list[ChainStepOut]
+    previous: list[ChainStepOut] | None = Field(description="the configured chain replaced; null if it was a default")

@@ -192,7 +192,10 @@ def ward_page(ward_id: str, request: Request) -> Response:
     with console(request).connect() as conn:
         name = access.ward(conn, user, ward_id)
         wards = ward_data.wards_of(conn, user.scope())
-    return render(request, "ward.html", "ward", ward_id=ward_id, ward_name=name, wards=wards)
+    # The chain editor only where saving would be allowed: this ward's charge nurse.
+    edits_chains = user.scope(frozenset({"charge_nurse"})).allows(ward_id)
+    return render(request, "ward.html", "ward", ward_id=ward_id, ward_name=name, wards=wards,
+                  edits_chains=edits_chains)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -216,4 +219,9 @@ def admin_page(request: Request) -> Response:
     user = _signed_in(request)
     if not user.has("admin", "auditor"):
         raise ApiError(403, "error.forbidden")
-    return render(request, "admin.html", "admin", is_admin=user.has("admin"))
+    chain_scopes: list[tuple[str, str]] = []
+    if user.has("admin"):
+        # The chain editor's scope picker: every ward (an admin's chains are not limited to a ward).
+        with console(request).connect() as conn:
+            chain_scopes = [(r[0], r[1]) for r in conn.execute("SELECT id, name FROM wards ORDER BY id")]
+    return render(request, "admin.html", "admin", is_admin=user.has("admin"), chain_scopes=chain_scopes)

@@ -53,6 +53,7 @@ def R(ok: frozenset[str] | set[str], scoped: frozenset[str] | set[str] = frozens
 NOW = datetime.now(UTC)
 SHIFT = {"responder_id": "resp.matrix", "role": "nurse", "ward_id": "ward-a", "beds": ["02"],
          "starts_at": NOW.isoformat(), "ends_at": (NOW + timedelta(hours=4)).isoformat()}
+CHAIN = {"steps": [{"after_s": 30, "target": "rapid_response"}], "reason": "matrix"}
 BAD = {"unexpected": True}  # every body model forbids extra fields and requires its own
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/me"): R(SIGNED),
@@ -68,6 +69,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/roster"): R(WARD_A | {"admin"}, scoped={"nurse.b"}),
     ("POST", "/api/roster"): R({"charge.a", "admin"}, body=SHIFT),
     ("DELETE", "/api/roster/{shift_id}"): R({"charge.a", "admin"}, shift_id="not-a-number"),
+    ("GET", "/api/escalation-chains/{scope}"): R(WARD_A | {"admin"}),
+    ("PUT", "/api/escalation-chains/{scope}/{priority}"): R({"charge.a", "admin"}, body=CHAIN),
+    ("DELETE", "/api/escalation-chains/{scope}/{priority}"): R({"charge.a", "admin"}, reason=""),
     ("GET", "/api/patients/{patient_id}/limits"): R(WARD_A),
     ("PUT", "/api/patients/{patient_id}/limits/{rule}"): R({"charge.a", "doctor"}, body={"limit": 120, "reason": "x"}),
     ("DELETE", "/api/patients/{patient_id}/limits/{rule}"): R({"charge.a", "doctor"}, reason=""),
@@ -98,7 +102,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/admin/audit"): R({"admin", "auditor"}),
 }
 # Reads that answer no patient data and are therefore not audited.
-UNAUDITED = {("GET", "/api/me"), ("GET", "/api/wards"), ("GET", "/api/admin/users")}
+UNAUDITED = {("GET", "/api/me"), ("GET", "/api/wards"), ("GET", "/api/admin/users"),
+             ("GET", "/api/escalation-chains/{scope}")}
 # Sign-in answers anyone (that is its job) and sign-out ends the caller's own session: checked apart.
 PUBLIC = {("POST", "/api/auth/login"), ("POST", "/api/auth/logout")}
 
@@ -120,7 +125,8 @@ def world(console: Console) -> dict[str, str]:
         r = charge.post("/api/roster", json=SHIFT)
         assert r.status_code == 201, r.text
     return {"patient_id": "PA1", "ward_id": "ward-a", "alert_id": cand.id, "responder_id": "resp.matrix",
-            "shift_id": str(r.json()["id"]), "rule": "heart_rate_high", "user_id": "nurse.a", "device_id": "bm-a1"}
+            "shift_id": str(r.json()["id"]), "rule": "heart_rate_high", "user_id": "nurse.a", "device_id": "bm-a1",
+            "scope": "ward-a", "priority": "high"}
 
 
 def _spec(console: Console) -> list[tuple[str, str, dict[str, object]]]:

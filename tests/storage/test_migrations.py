@@ -17,11 +17,12 @@ TABLES = {
     "alerts", "alert_event_kinds", "alert_events", "glucose_metrics", "service_heartbeats",
     "readings", "window_features", "news2_scores", "readings_1m_mat", "readings_1h_mat", "agg_pending",
     "schema_migrations", "console_sessions", "login_attempts", "api_token_scopes", "upload_tokens",
-    "waveform_snippets",
+    "waveform_snippets", "escalation_chains",
 }
 # Every migration version in order (0200: console sign-in, 0210: console language choice, alerts/console;
-# 0300: interop tokens; 0400: raw waveform snippets, storage/waveforms.py).
-VERSIONS = [1, 2, 3, 100, 200, 210, 300, 400]
+# 0300: interop tokens; 0400: raw waveform snippets, storage/waveforms.py; 0410: escalation chain headers,
+# alerts.chain_store).
+VERSIONS = [1, 2, 3, 100, 200, 210, 300, 400, 410]
 
 
 def _objects(conn: psycopg.Connection) -> set[tuple[str, str]]:
@@ -71,7 +72,7 @@ def test_migrate_empty_then_again(empty_dsn: str, backend: Backend) -> None:
         b = backend.value
         assert rows == [(1, "registry", b), (2, "alerts_scores", b), (3, "timeseries", b),
                         (100, "alarm_lifecycle", b), (200, "console", b), (210, "console_locale_choice", b),
-                        (300, "interop", b), (400, "waveform_snippets", b)]
+                        (300, "interop", b), (400, "waveform_snippets", b), (410, "escalation_chains", b)]
 
 
 def test_concurrent_starts_apply_once(empty_dsn: str, backend: Backend) -> None:
