@@ -43,6 +43,7 @@ from wire.rules import sliding_delay_ms
 from wire.units import UNITS, ReadingType
 
 SPO2 = ReadingType.SPO2
+_BAD_BITS = PROBE_OFF_BITS | DEVICE_BITS
 
 
 def sliding_vitals() -> frozenset[ReadingType]:
@@ -55,15 +56,28 @@ def sliding_vitals() -> frozenset[ReadingType]:
 SLIDING_VITALS = sliding_vitals()
 
 
+# (vital, SpO2 scale) -> its sliding-path limits with their onset delays (ms) and the
+# word for messages: looked up per batch, built once (the catalog is static).
+_Lims = tuple[tuple[Limit, int, bool, str, str], ...]
+_LIMS: dict[tuple[ReadingType, int], _Lims] = {}
+
+
+def _lims(vital: ReadingType, spo2_scale: int) -> _Lims:
+    key = (vital, spo2_scale)
+    got = _LIMS.get(key)
+    if got is None:
+        got = _LIMS[key] = tuple(
+            (lim, d, lim.direction is Direction.HIGH, "above" if lim.direction is Direction.HIGH else "below",
+             lim.rule.value)
+            for lim in limits_for(vital, spo2_scale) if (d := sliding_delay_ms(lim.rule)) is not None)
+    return got
+
+
 def _rounded(x: float, decimals: int) -> float:
     # NEWS2 rounds halves up; vitals are positive, so floor(x + 0.5) is that rounding
     # (streams.news2_table.round_half_up is exact but costs microseconds per sample).
     scale = 10.0 ** decimals
     return math.floor(x * scale + 0.5) / scale
-
-
-def _beyond(lim: Limit, x: float) -> bool:
-    return x >= lim.fires_at if lim.direction is Direction.HIGH else x <= lim.fires_at
 
 
 def _median(v: list[float], n: int) -> float:
@@ -79,20 +93,24 @@ def add_samples(
     device_id: str, cfg: CoreConfig, out: Outputs,
 ) -> bool:
     """Feed one batch's samples of one vital; returns True if the state changed."""
-    unit, spec = UNITS[vital], VITALS[vital]
-    lims = [lim for lim in limits_for(vital, spo2_scale) if sliding_delay_ms(lim.rule) is not None]
+    lims = _lims(vital, spo2_scale)
     if not lims:
         return False
+    unit, decimals = UNITS[vital], VITALS[vital].decimals
+    lo, hi, is_spo2 = unit.plausible_min, unit.plausible_max, vital is SPO2
     changed = False
-    order = sorted(range(len(g.t)), key=g.t.__getitem__) if g.t != sorted(g.t) else range(len(g.t))
+    ts = g.t
+    n = len(ts)
+    in_order = n < 2 or all(ts[k] <= ts[k + 1] for k in range(n - 1))
+    order = range(n) if in_order else sorted(range(n), key=ts.__getitem__)
     for i in order:
-        t, x, bits = g.t[i], g.v[i], g.bits[i]
+        t, x, bits = ts[i], g.v[i], g.bits[i]
         if t <= sv.newest_ms:
             continue  # late, re-sent or out of order: the windows account for it
         sv.newest_ms = t
         changed = True
-        bad = (x == 0 or bits & (PROBE_OFF_BITS | DEVICE_BITS) or not unit.plausible_min <= x <= unit.plausible_max
-               or (vital is SPO2 and any(abs(t - m) <= DIP_FLAG_NEAR_MS for m in motion_ms)))
+        bad = (x == 0 or bits & _BAD_BITS or not lo <= x <= hi
+               or (is_spo2 and motion_ms and any(abs(t - m) <= DIP_FLAG_NEAR_MS for m in motion_ms)))
         if bad:
             for run in sv.runs.values():
                 if run.start_ms != NEVER:
@@ -105,8 +123,9 @@ def add_samples(
             for run in sv.runs.values():
                 run.start_ms, run.rejected = NEVER, 0
         mask = 0
-        for j, lim in enumerate(lims):
-            if _beyond(lim, _rounded(x, spec.decimals)):
+        xr = _rounded(x, decimals)
+        for j, (lim, _d, high, _w, _k) in enumerate(lims):
+            if (xr >= lim.fires_at) if high else (xr <= lim.fires_at):
                 mask |= 1 << j
         sv.t.append(t)
         sv.v.append(x)
@@ -116,9 +135,9 @@ def add_samples(
         if len(sv.v) < cfg.sliding_min_samples:
             continue
         med = _median(sv.v, cfg.sliding_median_n)
-        shown = _rounded(med, spec.decimals)
-        for j, lim in enumerate(lims):
-            _step(pid, sv, vital, lim, j, shown, med, t, device_id, cfg, out)
+        shown = _rounded(med, decimals)
+        for j, (lim, delay, high, word, key) in enumerate(lims):
+            _step(pid, sv, vital, lim, delay, high, word, key, j, shown, med, t, device_id, cfg, out)
     return changed
 
 
@@ -133,16 +152,13 @@ def _onset(sv: SlidingVital, j: int) -> int:
 
 
 def _step(
-    pid: str, sv: SlidingVital, vital: ReadingType, lim: Limit, j: int, shown: float, med: float, t: int,
-    device_id: str, cfg: CoreConfig, out: Outputs,
+    pid: str, sv: SlidingVital, vital: ReadingType, lim: Limit, delay: int, high: bool, word: str, key: str,
+    j: int, shown: float, med: float, t: int, device_id: str, cfg: CoreConfig, out: Outputs,
 ) -> None:
-    run = sv.runs.get(lim.rule.value)
+    run = sv.runs.get(key)
     if run is None:
-        run = sv.runs[lim.rule.value] = Run()
-    delay = sliding_delay_ms(lim.rule)
-    assert delay is not None
-    word = "above" if lim.direction is Direction.HIGH else "below"
-    if _beyond(lim, shown):
+        run = sv.runs[key] = Run()
+    if (shown >= lim.fires_at) if high else (shown <= lim.fires_at):
         if run.start_ms == NEVER:
             run.start_ms = _onset(sv, j)
         due = run.start_ms + delay <= t if not run.firing else run.emitted_ms + cfg.sliding_reannounce_ms <= t

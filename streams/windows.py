@@ -116,19 +116,24 @@ def advance(live: Live) -> None:
             vl.watermark_ms = vl.pending_ms
 
 
-def _due(vl: VitalLive, wall_ms: int | None, cfg: CoreConfig) -> list[int]:
-    lateness = MINUTE + cfg.allowed_lateness_ms
-    due = [ws for ws in vl.open if ws + lateness <= vl.watermark_ms]
-    if wall_ms is not None and wall_ms >= vl.arrival_ms + cfg.idle_close_ms:
-        due = [ws for ws in vl.open if ws + lateness <= max(vl.watermark_ms, wall_ms)]
-    return due
-
-
 def close_due(pid: str, live: Live, hist: History, wall_ms: int | None, cfg: CoreConfig, out: Outputs) -> None:
     """Close every due window, minute by minute across vitals, then score NEWS2 per minute."""
-    due = sorted((ws, vital) for vital, vl in live.vitals.items() if vl.open for ws in _due(vl, wall_ms, cfg))
+    # After every batch, so kept to plain loops: due once the watermark (or, for an idle
+    # vital, the wall clock) has passed the window's end plus the allowed lateness.
+    lateness = MINUTE + cfg.allowed_lateness_ms
+    due: list[tuple[int, str]] = []
+    for vital, vl in live.vitals.items():
+        if not vl.open:
+            continue
+        upto = vl.watermark_ms
+        if wall_ms is not None and wall_ms >= vl.arrival_ms + cfg.idle_close_ms and wall_ms > upto:
+            upto = wall_ms
+        for ws in vl.open:
+            if ws + lateness <= upto:
+                due.append((ws, vital))
     if not due:
         return
+    due.sort()
     motion = np.asarray(sorted(live.motion_ms), dtype=np.int64)
     to_score: int | None = None
     for ws, vital in due:
