@@ -74,6 +74,9 @@ def watch_for(live: Live, kind: str) -> PulseWatch | None:
 def _newest_valid(rt: ReadingType, g: Samples, skip_bits: int) -> int:
     unit = UNITS[rt]
     lo, hi = unit.plausible_min, unit.plausible_max
+    if len(g.t) == 1:  # a 1-Hz monitor's batch: one sample per type, the hot path
+        v = g.v[0]
+        return g.t[0] if v != 0 and lo <= v <= hi and not (g.flagged and g.bits[0] & skip_bits) else NEVER
     if not g.flagged:
         return max((t for t, v in zip(g.t, g.v, strict=True) if v != 0 and lo <= v <= hi), default=NEVER)
     return max((t for t, v, b in zip(g.t, g.v, g.bits, strict=True) if not b & skip_bits and v != 0 and lo <= v <= hi),
@@ -100,10 +103,20 @@ def observe_waveform(pw: PulseWatch, pulse_ms: int, asystole_ms: int, bedside: b
         pw.attached_ms, pw.device = asystole_ms, dev
 
 
-def evaluate(pid: str, pw: PulseWatch, devices: list[str], cfg: CoreConfig, out: Outputs) -> None:
-    """After a batch's evidence is in: fire, re-announce or clear (event time = newest attachment evidence)."""
+def _delay_ms() -> int:
     delay = sliding_delay_ms(Rule.NO_PULSE)
     assert delay is not None
+    return delay
+
+
+DELAY_MS = _delay_ms()  # a constant of the rule catalog, read once: evaluate runs for every bedside batch
+
+
+def evaluate(pid: str, pw: PulseWatch, devices: list[str], cfg: CoreConfig, out: Outputs) -> None:
+    """After a batch's evidence is in: fire, re-announce or clear (event time = newest attachment evidence)."""
+    delay = DELAY_MS
+    if not pw.firing and pw.attached_ms - max(pw.pulse_ms, pw.blocked_ms) < delay:
+        return  # the usual batch: a pulse within the last 10 s
     device_id = devices[pw.device] if 0 <= pw.device < len(devices) else None
     if pw.firing:
         if pw.pulse_ms > pw.onset_ms:
