@@ -24,8 +24,9 @@ Evidence, per patient, in event time (measurement time):
     oximetry and oscillometry both measure the pulse itself, so a plausible
     unflagged value from them means the patient has one (the same argument
     as the PPG/ECG fusion in streams.hr_fusion: a pulse refutes asystole).
-    A PPG window with pulses but no usable rate counts too. Samples flagged
-    low perfusion are neither pulse nor block evidence.
+    A PPG window with pulses but no usable rate counts too. A value flagged
+    low perfusion still reports a (weak) pulse: it counts as one, never as
+    a block (a false "no pulse" is the costlier error here).
 ``attached``
     from the bedside monitor: a valid unflagged respiration rate (impedance
     pneumography runs over the ECG electrodes, so it shows the leads are
@@ -86,7 +87,7 @@ def _newest_valid(rt: ReadingType, g: Samples, skip_bits: int) -> int:
 def observe(pw: PulseWatch, rt: ReadingType, g: Samples, bedside: bool, dev: int) -> None:
     """Take one batch's samples of one reading type as evidence."""
     if rt in PULSE_TYPES:
-        pw.pulse_ms = max(pw.pulse_ms, _newest_valid(rt, g, BLOCK_BITS | LOW_PERFUSION_BIT))
+        pw.pulse_ms = max(pw.pulse_ms, _newest_valid(rt, g, BLOCK_BITS))
     elif bedside and rt in ATTACHED_TYPES:
         t = _newest_valid(rt, g, ~0)  # any flag: not evidence that the monitor is attached
         if t > pw.attached_ms:

@@ -85,6 +85,13 @@ def test_probe_off_and_motion_flags_never_raise_the_clinical_alarm() -> None:
         assert [c.detected_at for c in no_pulse(p)] == [at(108)], flag
 
 
+def test_a_low_perfusion_flag_still_reports_a_pulse() -> None:
+    p = Patient()
+    for s in range(0, 60):
+        second(p, s, spo2=None, flag=QualityFlag.LOW_PERFUSION if s > 5 else None)
+    assert no_pulse(p) == []
+
+
 def test_a_pulse_on_spo2_or_another_device_refutes_no_pulse() -> None:
     p = Patient()
     for s in range(0, 60):
