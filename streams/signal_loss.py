@@ -14,6 +14,14 @@ patient it watches needs continuous monitoring, and the silence may be the
 patient (a monitor that reports only zeros after an arrest is, after the
 bridge's plausibility check, as silent as one that lost its network). Home
 devices keep ``signal_loss`` with timeouts of minutes (docs/alarms.md).
+
+A bedside source need not be a 1-Hz monitor: an HL7 gateway may deliver a
+bed's numerics once a minute. Its silence counts from three missed
+deliveries of its own cadence (the median of the last 5 gaps between
+arrivals: one outage or one burst cannot move it), never less than the
+bedside timeout: 10 s for a 1-Hz monitor, 3 min for a 1-minute feed,
+instead of an alarm every minute. Until a second delivery shows the
+cadence, the bedside timeout applies.
 """
 
 from __future__ import annotations
@@ -25,9 +33,13 @@ from streams.state import NEVER, Live, SignalClock
 from wire.messages import CandidateQuality, DeviceKind
 from wire.rules import Rule
 
+CADENCE_FACTOR = 3
+CADENCE_GAPS = 5
+BEDSIDE = DeviceKind.BEDSIDE_MONITOR.value
+
 
 def rule_for(kind: str) -> Rule:
-    return Rule.MONITOR_NO_SIGNAL if kind == DeviceKind.BEDSIDE_MONITOR.value else Rule.SIGNAL_LOSS
+    return Rule.MONITOR_NO_SIGNAL if kind == BEDSIDE else Rule.SIGNAL_LOSS
 
 
 def on_data(pid: str, live: Live, kind: str, arrival_ms: int, out: Outputs) -> None:
@@ -35,6 +47,9 @@ def on_data(pid: str, live: Live, kind: str, arrival_ms: int, out: Outputs) -> N
     if c is None:
         c = live.signal[kind] = SignalClock()
     if arrival_ms > c.last_valid_ms:
+        if c.last_valid_ms != NEVER and kind == BEDSIDE:
+            c.gaps.append(arrival_ms - c.last_valid_ms)
+            del c.gaps[:-CADENCE_GAPS]
         c.last_valid_ms = arrival_ms
     if c.firing:
         c.firing = False
@@ -50,6 +65,8 @@ def on_tick(pid: str, live: Live, now_ms: int, cfg: CoreConfig, out: Outputs) ->
         timeout = cfg.signal_loss_ms.get(DeviceKind(kind), 0)
         if not timeout or c.last_valid_ms == NEVER:
             continue
+        if c.gaps:
+            timeout = max(timeout, CADENCE_FACTOR * sorted(c.gaps)[len(c.gaps) // 2])
         silent = now_ms - c.last_valid_ms
         if silent >= cfg.signal_loss_give_up_ms:
             del live.signal[kind]

@@ -61,6 +61,7 @@ class SignalClock:
     last_valid_ms: int = NEVER
     firing: bool = False
     emitted_minute_ms: int = NEVER
+    gaps: list[int] = field(default_factory=list)  # the last arrival gaps (streams.signal_loss: a feed's cadence)
 
 
 @dataclass(slots=True)

@@ -119,6 +119,19 @@ def test_ppg_snippet_gives_heart_rate_and_noise_gives_none() -> None:
     assert w.count == 7 and abs(w.median - 72) < 2
 
 
+def test_a_slow_bedside_feed_is_judged_by_its_own_cadence_a_1_hz_monitor_after_an_outage_by_10_s() -> None:
+    p = Patient()  # an HL7 gateway delivering a bed's numerics once a minute
+    for k in range(4):
+        p.feed([r(HR, 60 * k, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=60 * k)
+        if k:  # once the cadence is known, silence counts from three missed deliveries
+            assert p.tick(60 * k + 59).candidates == []
+    assert p.tick(180 + 179).candidates == [] and len(p.tick(180 + 180).candidates) == 1
+    q = Patient()  # a 1-Hz monitor: one 5-min outage among 1-s gaps leaves its timeout at 10 s
+    for s in [*range(0, 20), *range(320, 340)]:
+        q.feed([r(HR, s, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=s)
+    assert q.tick(348.9).candidates == [] and [c.threshold for c in q.tick(349).candidates] == [10]
+
+
 def test_signal_loss_fires_per_device_kind_and_clears_on_data() -> None:
     p = Patient()
     p.feed([r(HR, 0, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=0)
