@@ -151,9 +151,10 @@ def _fire(pid: str, pw: PulseWatch, window: tuple[int, int], now: int, delay: in
     out.candidates.append(candidate(
         pid, Rule.NO_PULSE, FIRING, window, now,
         f"no pulse: no heart rate for {absent_s:.0f} s while the bedside monitor stays attached",
-        parameter=RT.HEART_RATE, value=absent_s, threshold=delay / 1000, severity=absent_s - delay / 1000,
+        # No value: a number beside "heart rate" would read as a rate; the seconds without one are evidence.
+        parameter=RT.HEART_RATE, severity=absent_s - delay / 1000,
         device_id=device_id, quality=CandidateQuality(device_kind=DeviceKind.BEDSIDE_MONITOR),
-        evidence={"onset_delay_s": delay / 1000, "basis": "no_pulse",
+        evidence={"onset_delay_s": delay / 1000, "basis": "no_pulse", "absent_s": absent_s,
                   "last_pulse_at": stats.to_dt(pw.onset_ms).isoformat(),
                   "onset_at": stats.to_dt(pw.onset_ms).isoformat()},
     ))

@@ -43,7 +43,9 @@ def test_no_pulse_is_high_and_clinical_a_silent_monitor_technical_in_both_langua
             users.create_user(conn, "test", f"nurse.np.{locale}", "Nurse NP", PASSWORD, [Grant("nurse", "ward-np")],
                               locale)
     now = datetime.now(UTC)
-    no_pulse = candidate("PN1", "no_pulse", 12, 10, now, Priority.HIGH, ReadingType.HEART_RATE)
+    # As the streams send them: no_pulse has no value (a number beside "heart rate" would read as a rate).
+    no_pulse = candidate("PN1", "no_pulse", 0, 0, now, Priority.HIGH, ReadingType.HEART_RATE).model_copy(
+        update={"value": None, "threshold": None})
     silent = candidate("PN2", "monitor_no_signal", 11, 10, now, Priority.MEDIUM, None)
     produce(console.bootstrap, console.prefix, candidates=[no_pulse, silent])
     for c in (no_pulse, silent):

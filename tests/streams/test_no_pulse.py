@@ -52,6 +52,7 @@ def test_fires_at_10_s_not_9_9_s_after_the_last_pulse_while_respiration_shows_th
     (c,) = no_pulse(p)
     assert c.priority.value == "high" and c.window_start == at(20) and c.detected_at == at(30)
     assert c.evidence["onset_delay_s"] == 10 and c.device_id == "bm-1" and c.parameter is HR
+    assert c.value is None and c.evidence["absent_s"] == 10  # never a number that reads as a heart rate
 
 
 def test_heart_rate_zero_counts_as_absent_and_fires() -> None:
