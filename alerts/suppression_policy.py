@@ -110,6 +110,11 @@ DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
                            direction=A),
     Rule.RESP_RATE_LOW: P(_onset(Rule.RESP_RATE_LOW), area=60.0, immediate_severity=4.0, repeat_count=3,
                           direction=B),
+    # IEC 60601-2-27: asystole within 10 s, never delayed further; one returning pulse ends it (the
+    # alarm stays latched for the nurse). Not gated here: the streams already withheld it on any
+    # probe-off / lead-off / motion flag, and another device's signal loss (a home wearable's battery)
+    # must not hold back a cardiac arrest.
+    Rule.NO_PULSE: P(_onset(Rule.NO_PULSE), clear_evaluations=1, artifact_gated=False),
     Rule.BP_SYSTOLIC_HIGH: _spot(A),
     Rule.BP_SYSTOLIC_LOW: _spot(B),
     Rule.TEMPERATURE_HIGH: _spot(A),
@@ -128,6 +133,8 @@ DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
     Rule.GLUCOSE_URGENT_HIGH: _cgm(direction=A),
     # [I]: technical alarms are about the equipment; never gated by artifacts.
     Rule.SIGNAL_LOSS: P(0.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
+    # The streams' bedside timeout (10 s) is the delay: a second one would push it past 15 s.
+    Rule.MONITOR_NO_SIGNAL: P(0.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
     Rule.SENSOR_OFF: P(10.0, clear_evaluations=1, stale_after_s=None, artifact_gated=False),
     # The MQTT last will arrives after 1.5 keep-alives; 60 s more rides out Wi-Fi roaming.
     Rule.DEVICE_OFFLINE: P(60.0, clear_evaluations=1, stale_after_s=None, edge=True, artifact_gated=False),
@@ -135,10 +142,12 @@ DEFAULTS: Final[dict[Rule, SuppressionPolicy]] = {
 }
 
 # Conditions of one device (a patient may wear several): tracked per device.
-DEVICE_RULES: Final = frozenset({Rule.SIGNAL_LOSS, Rule.SENSOR_OFF, Rule.DEVICE_OFFLINE, Rule.LOW_BATTERY})
+DEVICE_RULES: Final = frozenset({Rule.SIGNAL_LOSS, Rule.MONITOR_NO_SIGNAL, Rule.SENSOR_OFF, Rule.DEVICE_OFFLINE,
+                                 Rule.LOW_BATTERY})
 
 # Technical conditions during which threshold alarms of the same patient are not raised.
-SIGNAL_LOSS_RULES: Final = frozenset({Rule.SIGNAL_LOSS, Rule.SENSOR_OFF, Rule.DEVICE_OFFLINE})
+SIGNAL_LOSS_RULES: Final = frozenset({Rule.SIGNAL_LOSS, Rule.MONITOR_NO_SIGNAL, Rule.SENSOR_OFF,
+                                      Rule.DEVICE_OFFLINE})
 
 
 

@@ -33,9 +33,11 @@ class CoreConfig:
     # NEWS2 candidates need this many scored parameters (a bedside monitor's
     # HR, SpO2 and RR); the score itself is always published, marked incomplete.
     news2_min_scored: int = 3
-    # Signal loss after this silence per device kind (0 = never).
+    # Signal loss after this silence per device kind (0 = never). A bedside monitor watches a patient
+    # who needs continuous monitoring: 10 s without valid data is "no signal, check patient"
+    # (wire.rules MONITOR_NO_SIGNAL); home devices drop out for minutes as a matter of course.
     signal_loss_ms: dict[DeviceKind, int] = field(default_factory=lambda: {
-        DeviceKind.BEDSIDE_MONITOR: 60_000,
+        DeviceKind.BEDSIDE_MONITOR: 10_000,
         DeviceKind.WEARABLE: 5 * MIN,
         DeviceKind.CGM: 20 * MIN,
         DeviceKind.SPOT_CHECK: 0,

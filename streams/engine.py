@@ -9,14 +9,16 @@ with the same candidate ids.
 Order inside ``process``: message-level dedup (device, seq, sent_at) ->
 waveform snippets to heart rate -> each reading to its window (reading-level
 dedup, late count) or, for air/oxygen and ACVPU, to the NEWS2 observations
--> real-time (sliding median) limit alarms -> signal-loss clock -> glucose
-analytics -> close windows due by event time.
+-> real-time (sliding median) limit alarms -> no-pulse watch of a bedside
+monitor -> signal-loss clock -> glucose analytics -> close windows due by
+event time.
 """
 
 from __future__ import annotations
 
 from streams import (
     glucose_stream,
+    no_pulse,
     signal_loss,
     sliding_alarms,
     waveform_stream,
@@ -84,9 +86,13 @@ def process(
         out.hist_dirty = True
 
     lateness = cfg.allowed_lateness_ms
+    pulse = no_pulse.watch_for(live, kind)
+    bedside = kind == no_pulse.BEDSIDE
     if batch.waveforms:
         # Heart rate from the snippets joins the batch's HR readings (windows and real-time alarms alike).
-        waveform_stream.add_heart_rate(live, batch, out)
+        wave_pulse_ms, asystole_ms = waveform_stream.add_heart_rate(live, batch, out)
+        if pulse is not None:
+            no_pulse.observe_waveform(pulse, wave_pulse_ms, asystole_ms, bedside, dev)
     any_valid = False
     glucose: list[tuple[int, float]] = []
     # One reading type at a time (order only matters within a type, see streams.batch).
@@ -103,6 +109,8 @@ def process(
             continue
         if not any_valid:
             any_valid = _any_valid(rt, g)
+        if pulse is not None:
+            no_pulse.observe(pulse, rt, g, bedside, dev)
         out.accepted += windows.add_many(live, rt.value, g, dev, arrival_ms, lateness)
         if rt is GLUCOSE:
             unit = UNITS[rt]
@@ -115,6 +123,8 @@ def process(
             sv = live.sliding[rt.value] = SlidingVital()
         sliding_alarms.add_samples(pid, sv, rt, batch.groups[rt], live.motion_ms, hist.spo2_scale, batch.device_id,
                                    cfg, out)
+    if pulse is not None:
+        no_pulse.evaluate(pid, pulse, live.devices, cfg, out)
     if any_valid:
         signal_loss.on_data(pid, live, kind, arrival_ms, out)
     if glucose:

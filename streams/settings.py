@@ -14,8 +14,9 @@ class StreamSettings(RpmSettings, KafkaConn, DbConn):
     data_dir: str = Field(default=".rpm-data/streams", description="Faust table state directory")
     allowed_lateness_s: float = Field(default=10.0, ge=0, description="event-time lateness before a window closes")
     idle_close_s: float = Field(default=10.0, ge=0, description="quiet time after which the wall clock closes windows")
-    wall_close_s: float = Field(default=5.0, gt=0, description="tick interval: how often wall-clock work runs")
-    signal_loss_bedside_s: float = Field(default=60.0, ge=0, description="0 = off")
+    # 2 s: a silent bedside monitor is reported within its 10-s timeout + one tick (docs/alarms.md: <= 15 s).
+    wall_close_s: float = Field(default=2.0, gt=0, description="tick interval: how often wall-clock work runs")
+    signal_loss_bedside_s: float = Field(default=10.0, ge=0, description="0 = off")
     signal_loss_wearable_s: float = Field(default=300.0, ge=0)
     signal_loss_cgm_s: float = Field(default=1200.0, ge=0)
     glucose_interval_s: float = Field(default=300.0, gt=0, description="CGM sampling interval (coverage)")

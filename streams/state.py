@@ -61,6 +61,7 @@ class SignalClock:
     last_valid_ms: int = NEVER
     firing: bool = False
     emitted_minute_ms: int = NEVER
+    gaps: list[int] = field(default_factory=list)  # the last arrival gaps (streams.signal_loss: a feed's cadence)
 
 
 @dataclass(slots=True)
@@ -83,6 +84,31 @@ class SlidingVital:
 
 
 @dataclass(slots=True)
+class PulseWatch:
+    """No-pulse watch of a patient with a bedside monitor (streams.no_pulse); event times in ms."""
+
+    pulse_ms: int = NEVER  # newest sample showing a pulse (heart rate, SpO2, NIBP; any device)
+    attached_ms: int = NEVER  # newest bedside sample showing the monitor attached without needing a pulse
+    blocked_ms: int = NEVER  # newest bedside sample flagged probe off / lead off / motion / artifact
+    onset_ms: int = NEVER  # while firing: the last pulse before the alarm
+    emitted_ms: int = NEVER  # window end of the last firing candidate
+    firing: bool = False
+    device: int = -1  # index into Live.devices of the bedside monitor giving the evidence
+
+    def encode(self) -> list[int]:
+        # A list, not a dict: Live is written per batch and the changelog pays per byte.
+        return [self.pulse_ms, self.attached_ms, self.blocked_ms, self.onset_ms, self.emitted_ms, int(self.firing),
+                self.device]
+
+    @classmethod
+    def decode(cls, j: list[int] | None) -> PulseWatch | None:
+        if j is None:
+            return None
+        pulse, attached, blocked, onset, emitted, firing, device = j
+        return cls(pulse, attached, blocked, onset, emitted, bool(firing), device)
+
+
+@dataclass(slots=True)
 class Live:
     partition: int = 0
     devices: list[str] = field(default_factory=list)
@@ -95,6 +121,7 @@ class Live:
     # waveform kind -> recent 8-s window verdicts [start_ms, end_ms, hr|-1, quality, ECG pause_s|-1 or PPG pulse 1|0]
     # (streams.waveform_stream fuses PPG with ECG across messages)
     waves: dict[str, list[list[float]]] = field(default_factory=dict)
+    pulse: PulseWatch | None = None  # only for patients with a bedside monitor
 
 
 @dataclass(slots=True)
@@ -144,7 +171,8 @@ def encode(state: Live | History) -> bytes:
     }
     return orjson.dumps({"partition": state.partition, "devices": state.devices, "kinds": state.kinds,
                          "recent": state.recent, "vitals": vitals, "motion_ms": state.motion_ms,
-                         "signal": state.signal, "sliding": state.sliding, "waves": state.waves})
+                         "signal": state.signal, "sliding": state.sliding, "waves": state.waves,
+                         "pulse": None if state.pulse is None else state.pulse.encode()})
 
 
 def decode_live(raw: bytes) -> Live:
@@ -164,7 +192,8 @@ def decode_live(raw: bytes) -> Live:
                                   {rule: Run(**run) for rule, run in sv["runs"].items()})
                for name, sv in j.get("sliding", {}).items()}
     return Live(j["partition"], j["devices"], j["kinds"], j["recent"], vitals, j["motion_ms"],
-                {k: SignalClock(**c) for k, c in j["signal"].items()}, sliding, j.get("waves", {}))
+                {k: SignalClock(**c) for k, c in j["signal"].items()}, sliding, j.get("waves", {}),
+                PulseWatch.decode(j.get("pulse")))
 
 
 def _summary(j: dict[str, Any]) -> Summary:

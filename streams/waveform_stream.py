@@ -30,8 +30,9 @@ from typing import Literal
 from streams import ecg, ppg, stats
 from streams.batch import Batch, Samples
 from streams.candidates import Outputs
+from streams.ecg import ASYSTOLE_PAUSE_S
 from streams.hr_fusion import FusedWindow, fuse_window
-from streams.state import Live
+from streams.state import NEVER, Live
 from wire.derived import WaveformHeartRate
 from wire.messages import DeviceId, WaveformKind, WaveformSnippet
 from wire.units import UNITS, ReadingType
@@ -51,6 +52,11 @@ class SnippetResult:
     # other waveform overlaps: heart-rate samples for the windows and the
     # real-time (sliding-median) limit alarms, one every 2 s like a monitor's.
     hr_samples: tuple[tuple[int, float], ...]
+    # For streams.no_pulse (event time ms, NEVER when none): the newest window end showing a pulse
+    # (a usable rate, or PPG pulses without one), and of an ECG window with no QRS for >= 4 s in a
+    # live trace that no overlapping pulse refuted (asystole-like).
+    pulse_ms: int = NEVER
+    asystole_ms: int = NEVER
 
 
 Rhythm = Literal["regular", "irregular"] | None
@@ -150,18 +156,31 @@ def on_snippet(live: Live, device_id: DeviceId, w: WaveformSnippet) -> SnippetRe
                               source=source, suppressed=suppressed)
     unit = UNITS[ReadingType.HEART_RATE]
     samples: list[tuple[int, float]] = []
+    pulse_ms = asystole_ms = NEVER
     for win, f in zip(windows, pairs, strict=True):
+        end_ms = t0_ms + round(win.end_s * 1000)
         rate = f.hr_bpm if f is not None else win.hr_bpm if win.quality != "poor" else None
         if rate is not None and unit.plausible_min <= rate <= unit.plausible_max:
-            samples.append((t0_ms + round(win.end_s * 1000), round(rate, 1)))
-    return SnippetResult(score, tuple(samples))
+            samples.append((end_ms, round(rate, 1)))
+            pulse_ms = end_ms
+        elif isinstance(win, ppg.PpgWindow) and win.pulse_present:
+            pulse_ms = end_ms
+        elif (isinstance(win, ecg.EcgWindow) and win.longest_pause_s is not None
+              and win.longest_pause_s >= ASYSTOLE_PAUSE_S and (f is None or f.hr_bpm is None)
+              and not (f is not None and f.suppressed)):
+            asystole_ms = end_ms
+    return SnippetResult(score, tuple(samples), pulse_ms, asystole_ms)
 
 
-def add_heart_rate(live: Live, batch: Batch, out: Outputs) -> None:
-    """The engine's hook: analyse the batch's snippets, publish their scores, add their HR samples."""
+def add_heart_rate(live: Live, batch: Batch, out: Outputs) -> tuple[int, int]:
+    """The engine's hook: analyse the batch's snippets, publish their scores, add their HR samples.
+
+    Returns the newest pulse and asystole-like window ends (SnippetResult) for streams.no_pulse."""
     hr = ReadingType.HEART_RATE
+    pulse_ms = asystole_ms = NEVER
     for w in batch.waveforms:
         res = on_snippet(live, batch.device_id, w)
+        pulse_ms, asystole_ms = max(pulse_ms, res.pulse_ms), max(asystole_ms, res.asystole_ms)
         out.scores.append(res.score)
         if res.hr_samples:
             g = batch.groups.setdefault(hr, Samples())
@@ -169,3 +188,4 @@ def add_heart_rate(live: Live, batch: Batch, out: Outputs) -> None:
                 g.t.append(t_ms)
                 g.v.append(bpm)
                 g.bits.append(0)
+    return pulse_ms, asystole_ms

@@ -59,6 +59,9 @@ def test_readings_and_alert_flow_end_to_end(
         "RPM_CONSOLE_OPS_ENDPOINTS": "true",  # stage health and metrics on the console port too
         "RPM_DATA_DIR": str(tmp_path / "streams"),
         "RPM_BRIDGE_INSTANCE": f"b{topic_prefix.strip('.')}",
+        # The device publishes its two minutes at once and stops: a bedside monitor's 10-s silence alarm
+        # (monitor_no_signal) is not what this test counts (tests/streams/test_no_pulse_pipeline.py is).
+        "RPM_SIGNAL_LOSS_BEDSIDE_S": "600",
     }
     svc = Services(env, tmp_path)
     try:

@@ -39,7 +39,9 @@ class Rule(StrEnum):
     GLUCOSE_PREDICTED_LOW = "glucose_predicted_low"
     GLUCOSE_HIGH = "glucose_high"
     GLUCOSE_URGENT_HIGH = "glucose_urgent_high"
+    NO_PULSE = "no_pulse"
     SIGNAL_LOSS = "signal_loss"
+    MONITOR_NO_SIGNAL = "monitor_no_signal"
     DEVICE_OFFLINE = "device_offline"
     LOW_BATTERY = "low_battery"
     SENSOR_OFF = "sensor_off"
@@ -79,6 +81,9 @@ _SPO2 = ("pulse-oximetry alarm delays 10-15 s (ISO 80601-2-61 manuals; Welch 201
          "self-correcting dips); 10 s keeps the high-priority total within 15 s")
 _APNOEA = "apnoea / bradypnoea: monitors' default 10-20 s; 10 s keeps the high-priority total within 15 s"
 _TACHYPNOEA = "sustained tachypnoea is medium priority (IEC 60601-1-8): 30 s, as the alert policy had"
+_NO_PULSE = ("IEC 60601-2-27 (ECG monitors): asystole is a high-priority alarm condition raised within 10 s; "
+             "monitors' 'no pulse' / 'asystole' alarms are high priority and never delayed further "
+             "(Philips IntelliVue, GE CARESCAPE, Masimo Root manuals)")
 
 
 P, K, E = Priority, RuleKind, EvaluatedBy
@@ -101,7 +106,17 @@ CATALOG: dict[Rule, RuleSpec] = {
     Rule.GLUCOSE_PREDICTED_LOW: RuleSpec(K.PHYSIOLOGICAL, P.MEDIUM, "glucose predicted below 70 mg/dL within 30 min", E.EPISODE),
     Rule.GLUCOSE_HIGH: RuleSpec(K.PHYSIOLOGICAL, P.LOW, "glucose above 180 mg/dL (level 1)", E.EPISODE),
     Rule.GLUCOSE_URGENT_HIGH: RuleSpec(K.PHYSIOLOGICAL, P.MEDIUM, "glucose above 250 mg/dL (level 2)", E.EPISODE),
+    # No heart rate / pulse from the patient's bedside monitor while it keeps sending other channels that say
+    # it is attached (streams.no_pulse); persistence counted from the last valid pulse sample.
+    Rule.NO_PULSE: RuleSpec(K.PHYSIOLOGICAL, P.HIGH, "no pulse / asystole-like: heart rate absent, monitor attached",
+                            E.SLIDING, 10.0, _NO_PULSE),
     Rule.SIGNAL_LOSS: RuleSpec(K.TECHNICAL, P.MEDIUM, "no valid data for the configured time", E.TECHNICAL),
+    # A bedside monitor gone silent leaves a patient who needs continuous monitoring unmonitored: a technical
+    # condition (the cause is the equipment or network until someone looks) of medium priority, i.e. prompt
+    # response at the bedside (IEC 60601-1-8: priority by the potential harm and how fast it can develop;
+    # a failure of a distributed alarm system's communication must itself be a technical alarm condition).
+    Rule.MONITOR_NO_SIGNAL: RuleSpec(K.TECHNICAL, P.MEDIUM, "bedside monitor sends no valid data: check patient",
+                                     E.TECHNICAL),
     Rule.DEVICE_OFFLINE: RuleSpec(K.TECHNICAL, P.MEDIUM, "device offline (MQTT last will)", E.TECHNICAL),
     Rule.LOW_BATTERY: RuleSpec(K.TECHNICAL, P.LOW, "device battery low", E.TECHNICAL),
     Rule.SENSOR_OFF: RuleSpec(K.TECHNICAL, P.MEDIUM, "sensor off / probe off", E.TECHNICAL),

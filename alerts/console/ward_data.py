@@ -14,7 +14,7 @@ from storage import queries
 
 # Technical alarms that say the bed's data cannot be trusted as live.
 OFFLINE_RULES = frozenset({"device_offline"})
-STALE_RULES = frozenset({"signal_loss", "sensor_off"})
+STALE_RULES = frozenset({"signal_loss", "monitor_no_signal", "sensor_off"})
 
 
 def signal_state(last_seen: datetime | None, now: datetime, s: ConsoleSettings) -> str:

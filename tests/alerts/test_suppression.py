@@ -12,8 +12,18 @@ from alerts import device_status, engine
 from alerts.alarm_model import AlarmState, EventKind
 from alerts.engine import Context
 from alerts.routing import PatientPlace
-from alerts.suppression import ConditionState, Evaluation, Phase, Signal, is_artifact, step, tick
-from alerts.suppression_policy import DEFAULTS, PolicyOverride, policy_for
+from alerts.suppression import (
+    ConditionState,
+    Evaluation,
+    Phase,
+    Signal,
+    is_artifact,
+    loss_gates,
+    source_of,
+    step,
+    tick,
+)
+from alerts.suppression_policy import DEFAULTS, DEVICE_RULES, SIGNAL_LOSS_RULES, PolicyOverride, policy_for
 from wire.messages import AlertCandidate, CandidateQuality, DeviceKind, DeviceState, DeviceStatus, Priority
 from wire.rules import Rule
 
@@ -222,3 +232,26 @@ def test_safety_net_alarms_on_repeated_short_excursions_only() -> None:
               ev(140, severity=1.0), ev(145, firing=False)]
     _, sigs = run(spread)
     assert Signal.ONSET not in sigs
+
+
+def test_no_pulse_alarms_on_its_first_candidate_and_is_not_held_by_another_devices_signal_loss() -> None:
+    # The streams send the first no_pulse candidate with its window spanning last pulse .. detection
+    # (10 s, wire.rules): the service's delay is the same and met on arrival, so nothing adds to it.
+    policy = DEFAULTS[Rule.NO_PULSE]
+    assert policy.delay_s == 10 and not policy.artifact_gated
+    for lost in (False, True):  # True: e.g. the patient's home wearable is in signal loss
+        st = ConditionState(patient_id="P1", rule="no_pulse")
+        _, sigs = run([ev(20, rule="no_pulse", width=10.0, value=10.0)], policy=policy, state=st, signal_lost=lost)
+        assert sigs == [Signal.ONSET], lost
+
+
+def test_silent_bedside_monitor_is_a_device_level_technical_alarm_without_a_second_delay() -> None:
+    policy = DEFAULTS[Rule.MONITOR_NO_SIGNAL]
+    assert policy.delay_s == 0 and not policy.artifact_gated
+    st = ConditionState(patient_id="P1", rule="monitor_no_signal", source="bm-1")
+    _, sigs = run([ev(0, rule="monitor_no_signal", value=None)], policy=policy, state=st)
+    assert sigs == [Signal.ONSET]
+    # Tracked per device, and while it holds the monitor's threshold alarms are held, as for any signal loss.
+    assert Rule.MONITOR_NO_SIGNAL in DEVICE_RULES and Rule.MONITOR_NO_SIGNAL in SIGNAL_LOSS_RULES
+    assert source_of("monitor_no_signal", "bm-1", CandidateQuality()) == "bm-1"
+    assert loss_gates("bm-1", ev(5, device="bm-1")) and not loss_gates("bm-1", ev(5, device="wp-1"))

@@ -119,17 +119,37 @@ def test_ppg_snippet_gives_heart_rate_and_noise_gives_none() -> None:
     assert w.count == 7 and abs(w.median - 72) < 2
 
 
+def test_a_slow_bedside_feed_is_judged_by_its_own_cadence_a_1_hz_monitor_after_an_outage_by_10_s() -> None:
+    p = Patient()  # an HL7 gateway delivering a bed's numerics once a minute
+    for k in range(4):
+        p.feed([r(HR, 60 * k, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=60 * k)
+        if k:  # once the cadence is known, silence counts from three missed deliveries
+            assert p.tick(60 * k + 59).candidates == []
+    assert p.tick(180 + 179).candidates == [] and len(p.tick(180 + 180).candidates) == 1
+    q = Patient()  # a 1-Hz monitor: one 5-min outage among 1-s gaps leaves its timeout at 10 s
+    for s in [*range(0, 20), *range(320, 340)]:
+        q.feed([r(HR, s, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=s)
+    assert q.tick(348.9).candidates == [] and [c.threshold for c in q.tick(349).candidates] == [10]
+
+
 def test_signal_loss_fires_per_device_kind_and_clears_on_data() -> None:
     p = Patient()
     p.feed([r(HR, 0, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=0)
+    p.feed([r(HR, 0, 80)], kind=DeviceKind.WEARABLE, device="wear-1", received=0)
     p.feed([r(GLU, 0, 110)], kind=DeviceKind.CGM, received=0)
-    assert p.tick(59).candidates == []
-    (c,) = p.tick(61).candidates
-    assert (c.rule, c.status.value, c.quality.device_kind, c.threshold) == ("signal_loss", "firing",
-                                                                                "bedside_monitor", 60)
-    assert p.tick(70).candidates == []  # at most once a minute
-    assert [x.rule for x in p.tick(125).candidates] == ["signal_loss"]
+    assert p.tick(9.9).candidates == []
+    (c,) = p.tick(10).candidates  # a bedside monitor: 10 s, "no signal, check patient"
+    assert (c.rule, c.status.value, c.quality.device_kind, c.threshold, c.priority.value) == (
+        "monitor_no_signal", "firing", "bedside_monitor", 10, "medium")
+    assert c.message.endswith("check patient")
+    assert p.tick(30).candidates == []  # at most once a minute
+    assert [x.rule for x in p.tick(65).candidates] == ["monitor_no_signal"]
+    assert [x for x in p.tick(299).candidates if x.quality.device_kind == "wearable"] == []
+    (wear,) = [x for x in p.tick(300).candidates if x.quality.device_kind == "wearable"]  # home: 5 min
+    assert wear.rule == "signal_loss" and wear.threshold == 300
     (cgm,) = [x for x in p.tick(20 * 60 + 1).candidates if x.quality.device_kind == "cgm"]
+    assert cgm.rule == "signal_loss"
     (clear,) = p.feed([r(HR, 1300, 80)], kind=DeviceKind.BEDSIDE_MONITOR, received=1300).candidates
     assert clear.status.value == "clear" and clear.quality.device_kind == "bedside_monitor"
+    assert clear.rule == "monitor_no_signal"
     assert len({x.id for x in p.candidates}) == len(p.candidates)
