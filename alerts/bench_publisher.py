@@ -46,6 +46,7 @@ class Marks:
     queued: list[float] = field(default_factory=list)
     published: int = 0
     errors: int = 0
+    cpu_s: float = 0.0  # CPU the publisher process(es) used, start-up included
 
 
 def render(device: str, seq: int, t: datetime, hr: float) -> bytes:
@@ -133,6 +134,7 @@ def publish_slice(mqtt_url: str, v5: bool, s: Schedule, mine: list[str]) -> Mark
         start = (marks.onsets if is_onset else marks.triggers)[key]
         marks.queued.append(acked.get(mid, start) - start)
     marks.published = sent
+    marks.cpu_s = time.process_time()
     return marks
 
 
@@ -166,6 +168,7 @@ def publish_fleet(mqtt_url: str, v5: bool, patients: list[str], per_minute: int,
         merged.queued.extend(m.queued)
         merged.published += m.published
         merged.errors += m.errors
+        merged.cpu_s += m.cpu_s
     for c in children:
         c.join(10)
     return merged
