@@ -85,7 +85,7 @@ def process(
         hist.spo2_scale = batch.spo2_scale
         out.hist_dirty = True
 
-    lateness = cfg.allowed_lateness_ms
+    lateness = windows.lateness_of(pid, cfg)
     pulse = no_pulse.watch_for(live, kind)
     bedside = kind == no_pulse.BEDSIDE
     if batch.waveforms:

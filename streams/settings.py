@@ -13,6 +13,9 @@ class StreamSettings(RpmSettings, KafkaConn, DbConn):
     worker_instance: str = Field(default="worker-0", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     data_dir: str = Field(default=".rpm-data/streams", description="Faust table state directory")
     allowed_lateness_s: float = Field(default=10.0, ge=0, description="event-time lateness before a window closes")
+    close_spread_s: float = Field(
+        default=10.0, ge=0, le=60,
+        description="spread window closing over this many seconds by patient (0 = every patient at once)")
     idle_close_s: float = Field(default=10.0, ge=0, description="quiet time after which the wall clock closes windows")
     # 2 s: a silent bedside monitor is reported within its 10-s timeout + one tick (docs/alarms.md: <= 15 s).
     wall_close_s: float = Field(default=2.0, gt=0, description="tick interval: how often wall-clock work runs")
@@ -39,6 +42,7 @@ class StreamSettings(RpmSettings, KafkaConn, DbConn):
     def core(self) -> CoreConfig:
         return CoreConfig(
             allowed_lateness_ms=int(self.allowed_lateness_s * 1000),
+            close_spread_ms=int(self.close_spread_s * 1000),
             idle_close_ms=int(self.idle_close_s * 1000),
             signal_loss_ms={
                 DeviceKind.BEDSIDE_MONITOR: int(self.signal_loss_bedside_s * 1000),

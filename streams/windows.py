@@ -4,7 +4,9 @@ A reading joins the window of its measurement minute. It is a duplicate when
 the same device already gave that vital at that instant (the storage natural
 key: device, type, time; a re-sent message is caught earlier by its device
 sequence number). A window [s, s + 1 min) closes when the vital's event-time
-watermark (its newest measurement) reaches s + 1 min + allowed lateness, or,
+watermark (its newest measurement) reaches s + 1 min + the patient's allowed
+lateness (``lateness_of``: the configured lateness plus a stable per-patient
+share of ``close_spread_ms``, so a ward's windows do not all close at once), or,
 for a sensor gone quiet, when the wall clock does and nothing arrived for
 ``idle_close_ms``. Readings for a closed window are counted as late (the
 sink still stores them) and never reopen it.
@@ -15,6 +17,8 @@ and evaluates the vital's limits; NEWS2 is scored once per closed minute.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 
@@ -116,11 +120,18 @@ def advance(live: Live) -> None:
             vl.watermark_ms = vl.pending_ms
 
 
+def lateness_of(pid: str, cfg: CoreConfig) -> int:
+    """The patient's allowed lateness: the configured one plus a stable share of ``close_spread_ms``."""
+    if not cfg.close_spread_ms:
+        return cfg.allowed_lateness_ms
+    return cfg.allowed_lateness_ms + zlib.crc32(pid.encode()) % (cfg.close_spread_ms + 1)
+
+
 def close_due(pid: str, live: Live, hist: History, wall_ms: int | None, cfg: CoreConfig, out: Outputs) -> None:
     """Close every due window, minute by minute across vitals, then score NEWS2 per minute."""
     # After every batch, so kept to plain loops: due once the watermark (or, for an idle
     # vital, the wall clock) has passed the window's end plus the allowed lateness.
-    lateness = MINUTE + cfg.allowed_lateness_ms
+    lateness = MINUTE + lateness_of(pid, cfg)
     due: list[tuple[int, str]] = []
     for vital, vl in live.vitals.items():
         if not vl.open:

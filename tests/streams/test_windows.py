@@ -125,3 +125,34 @@ def test_state_survives_encoding_mid_window() -> None:
     p.tick(400)
     q.tick(400)
     assert p.windows(HR) == q.windows(HR) and p.candidates == q.candidates
+
+
+def test_close_spread_gives_each_patient_its_own_stable_lateness() -> None:
+    from streams.config import CoreConfig
+    from streams.windows import lateness_of
+
+    cfg = CoreConfig(allowed_lateness_ms=10_000, close_spread_ms=10_000)
+    offsets = {pid: lateness_of(pid, cfg) for pid in (f"P{i}" for i in range(200))}
+    assert all(10_000 <= v <= 20_000 for v in offsets.values())
+    assert len(set(offsets.values())) > 150  # spread, not a few buckets
+    assert lateness_of("P7", cfg) == lateness_of("P7", cfg)  # stable: replays close at the same point
+    assert lateness_of("P7", CoreConfig()) == 10_000  # off by default in the core
+
+
+def test_a_patient_window_closes_at_its_own_lateness_not_before() -> None:
+    from streams.config import CoreConfig
+    from streams.windows import lateness_of
+
+    cfg = CoreConfig(allowed_lateness_ms=10_000, close_spread_ms=10_000)
+    pid = next(f"P{i}" for i in range(100) if lateness_of(f"P{i}", cfg) >= 13_000)
+    close_s = 60 + lateness_of(pid, cfg) / 1000
+    p = Patient(cfg, pid=pid)
+    p.feed(hr_minute(0))
+    p.feed([r(HR, 71, 80)])  # past the plain 10 s lateness, not past this patient's
+    assert p.windows(HR) == []
+    p.feed([r(HR, 30.5, 81)])  # so a late reading of minute 0 still joins it
+    p.feed([r(HR, close_s - 0.5, 80)])
+    assert p.windows(HR) == []
+    p.feed([r(HR, close_s + 0.5, 80)])
+    (w,) = p.windows(HR)
+    assert (w.start, w.received) == (at(0), 61)
