@@ -51,7 +51,7 @@ from alerts.bench_publisher import publish_fleet
 from alerts.console.users import Grant, create_user
 from alerts.local_pipeline import Infra, Processes
 from embedded.ports import free_port
-from runtime import procstat
+from runtime import kafka_batch, procstat
 from wire import topics
 from wire.messages import DeviceKind
 from wire.rules import CATALOG, Rule
@@ -137,7 +137,7 @@ class CandidateWatch:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            for r in self._c.consume(500, timeout=0.1):
+            for r in kafka_batch.ready(self._c, 500, 0.1):
                 if r.error() is not None or (value := r.value()) is None:
                     continue
                 c = json.loads(value)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import confluent_kafka as ck
 import psycopg
 
+from runtime import kafka_batch
 from runtime.mqtt import new_client
 from wire.topics import KafkaTopic
 
@@ -89,7 +90,7 @@ class Probe:
     def _hop(self) -> None:
         c = self._consumer(self._a)
         while not self._stop.is_set():
-            for r in c.consume(100, timeout=0.1):
+            for r in kafka_batch.ready(c, 100, 0.1):
                 if r.error() is None and (value := r.value()) is not None:
                     self._producer.produce(self._b, value)
             self._producer.flush()
@@ -100,7 +101,7 @@ class Probe:
         with psycopg.connect(self._dsn, autocommit=True) as conn:
             conn.execute("CREATE TEMP TABLE probe (t double precision)")
             while not self._stop.is_set():
-                for r in c.consume(100, timeout=0.1):
+                for r in kafka_batch.ready(c, 100, 0.1):
                     if r.error() is not None or (value := r.value()) is None:
                         continue
                     sent = float(json.loads(value)["t"])

@@ -27,6 +27,7 @@ from alerts.notification_plan import ChannelsEnabled
 from alerts.parallel import ConnectionPool, by_patient, run_groups
 from alerts.settings import AlertSettings
 from alerts.suppression import Evaluation
+from runtime import kafka_batch
 from runtime.health import Health
 from storage import registry
 from wire import topics
@@ -142,7 +143,7 @@ def consume(
 
     while not stop.is_set():
         hc.beat()
-        polled = consumer.consume(500, timeout=0.2)
+        polled = kafka_batch.ready(consumer, 500, 0.2)
         records = [r for r in polled if r.error() is None]
         for r in polled:
             if r.error() is not None:

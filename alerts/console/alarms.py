@@ -72,6 +72,11 @@ def one(conn: psycopg.Connection, alert_id: str) -> AlarmOut | None:
     return _row(row) if row else None
 
 
+def many(conn: psycopg.Connection, alert_ids: list[str]) -> dict[str, AlarmOut]:
+    """Several alarms in one query (the live stream's burst of changed ids)."""
+    return {a.id: a for a in map(_row, conn.execute(_SELECT + " WHERE a.id = ANY(%s)", (alert_ids,)).fetchall())}
+
+
 def events(conn: psycopg.Connection, alert_id: str) -> list[AlarmEventOut]:
     """Every recorded step of one alarm, oldest first: transitions, escalations, deliveries."""
     rows = conn.execute(
