@@ -21,6 +21,7 @@ changelog record per flush instead of one per reading batch.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -74,6 +75,28 @@ class StateStore:
         for pid, (live_dirty, hist_dirty) in dirty.items():
             live, hist = self.get(pid)
             size += self.put(pid, live, hist, live_dirty=live_dirty, hist_dirty=hist_dirty)
+        return size
+
+    async def flush_in_chunks(self, chunk: int = 50) -> int:
+        """``flush``, giving the event loop a turn every ``chunk`` patients; returns bytes written.
+
+        At ward scale a flush encodes and produces thousands of states (a few hundred ms here):
+        done in one go, every reading queued behind it, alarms included, waited. States changed
+        while it runs are marked dirty again and written by the next flush (the ones taken here
+        are written as they are when their turn comes, which covers everything processed before)."""
+        size = 0
+        dirty, self.dirty = self.dirty, {}
+        todo = list(dirty.items())
+        try:
+            for i, (pid, (live_dirty, hist_dirty)) in enumerate(todo):
+                if i and i % chunk == 0:
+                    await asyncio.sleep(0)
+                live, hist = self.get(pid)
+                size += self.put(pid, live, hist, live_dirty=live_dirty, hist_dirty=hist_dirty)
+        except BaseException:
+            for pid, (live_dirty, hist_dirty) in todo:  # written again next time (a rewrite is harmless)
+                self.mark(pid, self.get(pid)[0].partition, live_dirty=live_dirty, hist_dirty=hist_dirty)
+            raise
         return size
 
     def put(self, pid: str, live: Live, hist: History, *, live_dirty: bool, hist_dirty: bool) -> int:

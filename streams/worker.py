@@ -18,6 +18,7 @@ same deterministic id.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import threading
@@ -188,13 +189,27 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
     # committable) only once the changelog holds the state that counts them.
     held: list[faust.EventT] = []
     flushed_at = [time.monotonic()]
+    flushing: list[asyncio.Task[None]] = []  # the flush in progress, if any
+
+    async def write_and_ack(events: list[faust.EventT]) -> None:
+        try:
+            m.state_bytes.inc(await store.flush_in_chunks())
+        except Exception as e:
+            # The states are marked changed again and these records wait for the next flush.
+            log.error("state flush failed; retried with the next one", extra={"error": repr(e)})
+            held[:0] = events
+            return
+        for ev in events:  # every one of them was processed before the flush began
+            ev.ack()
 
     def flush() -> None:
-        m.state_bytes.inc(store.flush())
-        for ev in held:
-            ev.ack()
+        """Start writing the changed states beside the stream (one flush at a time)."""
+        if flushing and not flushing[0].done():
+            return  # still writing the previous one: these records wait for the next
+        events = held[:]
         held.clear()
         flushed_at[0] = time.monotonic()
+        flushing[:] = [asyncio.ensure_future(write_and_ack(events))]
 
     @app.agent(source)
     async def work(stream: faust.StreamT) -> None:
