@@ -11,43 +11,31 @@ the same records on random and on edge-case payloads.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from wire.messages import DeviceId, QualityFlag
-from wire.units import ReadingType
-
-# The model's id pattern, with \\Z: Python's $ also matches before a final newline, pydantic's does not.
-_ID = Annotated[str, msgspec.Meta(pattern=get_args(DeviceId)[1].pattern.removesuffix("$") + r"\Z")]
-_Time = Annotated[datetime, msgspec.Meta(tz=True)]
-_Value = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
-_Type = Literal[tuple(t.value for t in ReadingType)]  # type: ignore[valid-type]
-_Flag = Literal[tuple(f.value for f in QualityFlag)]  # type: ignore[valid-type]
+from wire.fast_types import LONG_FRACTION, AwareTime, FiniteFloat, FlagName, Id, TypeName
 
 
 class FastReading(msgspec.Struct, forbid_unknown_fields=True):
-    type: _Type  # type: ignore[valid-type]
-    t: _Time
-    value: _Value
+    type: TypeName  # type: ignore[valid-type]
+    t: AwareTime
+    value: FiniteFloat
     unit: Annotated[str, msgspec.Meta(max_length=16)]
-    flags: list[_Flag] = []  # type: ignore[valid-type]
+    flags: list[FlagName] = []  # type: ignore[valid-type]
 
 
 class FastTelemetry(msgspec.Struct, forbid_unknown_fields=True):
-    device_id: _ID
+    device_id: Id
     seq: Annotated[int, msgspec.Meta(ge=0)]
-    sent_at: _Time
+    sent_at: AwareTime
     readings: Annotated[list[FastReading], msgspec.Meta(min_length=1, max_length=2000)]
     v: Literal[1] = 1
     waveforms: Annotated[list[Any], msgspec.Meta(max_length=0)] = []
 
 
 _decode = msgspec.json.Decoder(FastTelemetry).decode
-# Sub-microsecond digits: msgspec rounds them, pydantic truncates.
-_LONG_FRACTION = re.compile(rb":\d\d\.\d{7}")
 
 
 class NotFast(ValueError):
@@ -55,7 +43,7 @@ class NotFast(ValueError):
 
 
 def decode(payload: bytes) -> FastTelemetry:
-    if _LONG_FRACTION.search(payload):
+    if LONG_FRACTION.search(payload):
         raise NotFast("sub-microsecond time")
     try:
         return _decode(payload)

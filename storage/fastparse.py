@@ -16,58 +16,40 @@ accepts too.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from storage.readings import ReadingRow
-from wire.messages import DeviceKind, PatientId, QualityFlag
+from wire.fast_types import LONG_FRACTION, AwareTime, FiniteFloat, FlagName, Id, KindName, TypeName
 from wire.units import UNITS, ReadingType
 
-# The wire contract's own id pattern; \Z because Python's $ also matches
-# before a final newline, which the model's (Rust) regex refuses.
-_ID_PATTERN = get_args(PatientId)[1].pattern.removesuffix("$") + r"\Z"
-_Id = Annotated[str, msgspec.Meta(pattern=_ID_PATTERN)]
-_Time = Annotated[datetime, msgspec.Meta(tz=True)]
-# Finite only: the model would take an out-of-range number as infinity.
-_Value = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
 _UNIT = {t.value: UNITS[t].canonical for t in ReadingType}
-# The enums' values as Literals (built from the enums, so they cannot drift):
-# msgspec then yields the plain strings the rows hold. mypy cannot follow a
-# Literal built at run time, hence the ignores where they are used.
-_Type = Literal[tuple(t.value for t in ReadingType)]  # type: ignore[valid-type]
-_Flag = Literal[tuple(f.value for f in QualityFlag)]  # type: ignore[valid-type]
-_Kind = Literal[tuple(k.value for k in DeviceKind)]  # type: ignore[valid-type]
 
 
 class _Reading(msgspec.Struct, forbid_unknown_fields=True):
-    type: _Type  # type: ignore[valid-type]
-    t: _Time
-    value: _Value
-    flags: list[_Flag] = []  # type: ignore[valid-type]
+    type: TypeName  # type: ignore[valid-type]
+    t: AwareTime
+    value: FiniteFloat
+    flags: list[FlagName] = []  # type: ignore[valid-type]
 
 
 class _Batch(msgspec.Struct, forbid_unknown_fields=True):
-    patient_id: _Id
-    device_id: _Id
+    patient_id: Id
+    device_id: Id
     seq: int
-    sent_at: _Time
-    received_at: _Time
+    sent_at: AwareTime
+    received_at: AwareTime
     readings: list[_Reading]
     v: Literal[1] = 1
     # Routing hints the sink does not store: checked, not kept. Waveform
     # snippets (rare, large) are left to the model.
     waveforms: Annotated[list[Any], msgspec.Meta(max_length=0)] = []
-    device_kind: _Kind | None = None  # type: ignore[valid-type]
+    device_kind: KindName | None = None  # type: ignore[valid-type]
     spo2_scale: Literal[1, 2] | None = None
 
 
 _decode = msgspec.json.Decoder(_Batch).decode
-# Sub-microsecond digits: msgspec rounds them, the model truncates; such a
-# record (never written by model_dump_json) is left to the model.
-_LONG_FRACTION = re.compile(rb":\d\d\.\d{7}")
 
 
 class NotCanonical(ValueError):
@@ -96,7 +78,7 @@ def _rows_of(b: _Batch) -> list[ReadingRow]:
 
 def rows(raw: bytes | msgspec.Raw) -> list[ReadingRow]:
     """The rows of one ReadingBatch record; NotCanonical if it is not in the canonical form."""
-    if _LONG_FRACTION.search(memoryview(raw)):
+    if LONG_FRACTION.search(memoryview(raw)):
         raise NotCanonical("sub-microsecond time")
     try:
         return _rows_of(_decode(raw))
@@ -106,7 +88,7 @@ def rows(raw: bytes | msgspec.Raw) -> list[ReadingRow]:
 
 def packed_rows(raw: bytes) -> list[ReadingRow]:
     """The rows of a packed record (wire.packed) whose every batch is canonical, in one C pass."""
-    if _LONG_FRACTION.search(raw):
+    if LONG_FRACTION.search(raw):
         raise NotCanonical("sub-microsecond time")
     try:
         return [row for b in _decode_packed(raw).batches for row in _rows_of(b)]
