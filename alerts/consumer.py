@@ -77,7 +77,7 @@ def make_consumer(s: AlertSettings, topic_names: list[str]) -> ck.Consumer:
     every 20 ms for low latency, took 14-16 % of a core in Python with nothing to consume."""
     consumer = ck.Consumer({
         "bootstrap.servers": s.kafka_bootstrap,
-        "group.id": f"{s.topic_prefix}rpm-alerts",
+        "group.id": topics.consumer_group(s.topic_prefix, topics.ALERTS_GROUP),
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": 10_000,

@@ -71,7 +71,7 @@ def make_consumer(s: SinkSettings) -> KafkaConsumer:
         *(names[t].name for t in (topics.READINGS_PACKED, topics.FEATURES, topics.SCORES)),
         bootstrap_servers=s.kafka_bootstrap.split(","),
         api_version=(2, 3, 0),
-        group_id=f"{s.topic_prefix}rpm-sink",
+        group_id=topics.consumer_group(s.topic_prefix, topics.SINK_GROUP),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=s.sink_max_records,

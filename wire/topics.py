@@ -95,6 +95,15 @@ STREAM_APP_ID = "rpm-streams"
 STREAM_TABLES = ("patient-state",)
 
 
+SINK_GROUP = "rpm-sink"
+ALERTS_GROUP = "rpm-alerts"
+
+
+def consumer_group(prefix: str, name: str) -> str:
+    """The Kafka consumer group of a service (``SINK_GROUP``, ``ALERTS_GROUP``); the helm lag alert matches these."""
+    return f"{prefix}{name}"
+
+
 def stream_app_id(prefix: str = "") -> str:
     return f"{prefix}{STREAM_APP_ID}"
 
