@@ -14,7 +14,6 @@ publisher sends at half the bridge's measured maximum rate.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import resource
 import subprocess
@@ -35,6 +34,7 @@ from ingest.kafka_out import KafkaOut, producer_config
 from ingest.metrics import BridgeMetrics
 from ingest.registry_cache import RegistryCache
 from ingest.settings import BridgeSettings
+from runtime import gc_tuning
 from runtime.health import Health
 from storage.registry import AssignmentSnapshot, Interval
 from wire import topics
@@ -121,6 +121,7 @@ def _run(args: argparse.Namespace, url: str, bootstrap: str, prefix: str, n: int
     size = len(bench_loops.payload("bench-0000", 0, per, datetime.now(UTC)))
     _say(f"{n} messages x {per} readings ({size} bytes each), {ndev} devices, QoS 1")
 
+    gc_tuning.for_throughput()  # the same collector settings for the limit as for the bridge
     _say("raw loop, confluent-kafka: preloading")
     _preload(url, "raw-ck", n, ndev, per)
     raw_wall, raw_cpu = _measure(lambda: bench_loops.raw_confluent(url, "raw-ck", bootstrap, "raw.ck", n))
@@ -148,7 +149,7 @@ def _run(args: argparse.Namespace, url: str, bootstrap: str, prefix: str, n: int
     kafka = KafkaOut(producer_config(bootstrap, client_id, compression=settings.kafka_compression), fatal.append)
     bridge = Bridge(settings, RegistryCache(lambda: snapshot, 3600), kafka, metrics, Health())
 
-    gc.freeze()  # as ingest.service does before the bridge runs
+    gc_tuning.for_throughput()  # as ingest.service does before the bridge runs
     _say("bridge: preloading")
     _preload(url, client_id, n, ndev, per)
     metrics.target = n

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from ingest.kafka_out import KafkaOut, producer_config
 from ingest.metrics import BridgeMetrics
 from ingest.registry_cache import RegistryCache
 from ingest.settings import BridgeSettings
-from runtime import health, heartbeat, logs
+from runtime import gc_tuning, health, heartbeat, logs
 from runtime.signals import stop_event
 from storage.registry import AssignmentSnapshot, load_snapshot
 
@@ -58,10 +57,7 @@ def run(settings: BridgeSettings) -> int:
     kafka = make_kafka(settings, on_fatal)
     heartbeat.start(dsn, "bridge", settings.bridge_instance, hc.snapshot, stop)
     bridge = Bridge(settings, cache, kafka, metrics, hc)
-    # Everything allocated so far (modules, pydantic schemas) lives as long as
-    # the process: keep the cyclic GC from rescanning it on every full
-    # collection while the bridge allocates per message.
-    gc.freeze()
+    gc_tuning.for_throughput()
     log.info("bridge starting", extra={"mqtt": bridge.target.host, "port": bridge.target.port,
                                        "filters": bridge.filters(), "pid": os.getpid()})
     rc = bridge.run(stop)

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from embedded.kafka_mock import MockKafka
+from runtime import gc_tuning
 from runtime.health import Health
 from storage import readings, sink, timescale
 from storage.backend import Backend, recorded
@@ -125,6 +126,7 @@ def _sink_loop(dsn: str, bootstrap: str, prefix: str, total: int, batch_records:
     writer = sink.Writer(dsn, "rpm-sink:bench", m, Health(), threading.Event())
     consumer = sink.make_consumer(s)
     pipeline = sink.Pipeline(consumer, writer, s, m)
+    gc_tuning.for_throughput()  # as `rpm sink` does before its loop
     started = cpu0 = 0.0
     deadline = time.monotonic() + 600
     try:

@@ -22,7 +22,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from runtime import health, heartbeat, logs
+from runtime import gc_tuning, health, heartbeat, logs
 from runtime.signals import stop_event
 from storage import derived, fastparse, maintain, readings, waveforms
 from storage.settings import SinkSettings
@@ -307,6 +307,7 @@ def run(s: SinkSettings) -> int:
     hc.set("database", True)
     writer = Writer(dsn, app_name, m, hc, stop)
     pipeline = Pipeline(consumer, writer, s, m)
+    gc_tuning.for_throughput()
     log.info("sink started")
     while not stop.is_set():
         hc.beat()

@@ -140,8 +140,8 @@ def add_samples(
         for j, (lim, delay, high, word, key) in enumerate(lims):
             # Within the limit with no excursion under way is nearly every sample: nothing to do.
             if not ((shown >= lim.fires_at) if high else (shown <= lim.fires_at)):
-                run = runs.get(key)
-                if run is None or (run.start_ms == NEVER and not run.firing):
+                idle = runs.get(key)
+                if idle is None or (idle.start_ms == NEVER and not idle.firing):
                     continue
             _step(pid, sv, vital, lim, delay, high, word, key, j, shown, med, t, device_id, cfg, out)
     return changed

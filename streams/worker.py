@@ -19,7 +19,6 @@ same deterministic id.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import threading
 import time
@@ -32,7 +31,7 @@ from faust.transport.drivers import aiokafka as fk
 from faust.types import TP
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from runtime import health, heartbeat
+from runtime import gc_tuning, health, heartbeat
 from streams import engine
 from streams.batch import Batch
 from streams.candidates import Outputs
@@ -258,12 +257,7 @@ def run(s: StreamSettings) -> int:
     stop = threading.Event()
     heartbeat.start(s.database_url.get_secret_value(), "streams", s.worker_instance, hc.snapshot, stop)
     app = create_app(s, registry, hc)
-    # Patient states are long-lived objects: a full collection walking all of
-    # them every few thousand allocations showed up as a top cost (py-spy,
-    # attributed to whatever allocated). Freeze what exists and collect
-    # the young generation less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc_tuning.for_throughput()
     worker = faust.Worker(app, loglevel=s.log_level.lower().replace("warning", "warn"), quiet=True,
                           redirect_stdouts=False)
     # Agents and timers start only after table recovery: liveness follows the event loop instead.
