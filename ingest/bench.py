@@ -5,7 +5,9 @@ their own process, so the CPU time of this process is the bridge's (or the
 raw loop's) alone. Throughput: N QoS 1 telemetry messages (R readings each)
 are queued in the subscriber's persistent session while it is offline;
 then it connects and drains them; readings per CPU-second of this process
-is "per core". The limit is the same drain by a raw loop that forwards each
+is "per core". Raw loop and bridge drain alternately for ``--rounds`` rounds
+and the best drain of each counts (CPU time per drain varied by up to 2x
+between runs of the same code on the virtual 2-core machine). The limit is the same drain by a raw loop that forwards each
 payload unchanged with no validation (confluent-kafka, and kafka-python
 beside it for the producer choice). Latency: the bridge running while a
 publisher sends at half the bridge's measured maximum rate.
@@ -45,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--readings", type=int, default=10, help="readings per telemetry message (default 10)")
     p.add_argument("--devices", type=int, default=200)
     p.add_argument("--latency-seconds", type=float, default=6.0)
+    p.add_argument("--rounds", type=int, default=3, help="raw-loop and bridge drains, alternating; the best of each counts")
     p.add_argument("--skip-kafka-python", action="store_true", help="do not measure the kafka-python raw loop")
 
 
@@ -119,14 +122,9 @@ def _preload(url: str, client_id: str, n: int, ndev: int, per: int) -> None:
 
 def _run(args: argparse.Namespace, url: str, bootstrap: str, prefix: str, n: int, per: int, ndev: int) -> dict[str, object]:
     size = len(bench_loops.payload("bench-0000", 0, per, datetime.now(UTC)))
-    _say(f"{n} messages x {per} readings ({size} bytes each), {ndev} devices, QoS 1")
+    _say(f"{n} messages x {per} readings ({size} bytes each), {ndev} devices, QoS 1, {args.rounds} rounds")
 
     gc_tuning.for_throughput()  # the same collector settings for the limit as for the bridge
-    _say("raw loop, confluent-kafka: preloading")
-    _preload(url, "raw-ck", n, ndev, per)
-    raw_wall, raw_cpu = _measure(lambda: bench_loops.raw_confluent(url, "raw-ck", bootstrap, "raw.ck", n))
-    _say(f"  drained in {raw_wall:.2f}s wall, {raw_cpu:.2f}s CPU")
-
     kp: dict[str, float] = {}
     if not args.skip_kafka_python:
         _say("raw loop, kafka-python: preloading")
@@ -135,39 +133,56 @@ def _run(args: argparse.Namespace, url: str, bootstrap: str, prefix: str, n: int
         _say(f"  drained in {kp_wall:.2f}s wall, {kp_cpu:.2f}s CPU")
         kp = {"raw_kafka_python_readings_per_cpu_s": round(n * per / kp_cpu), "raw_kafka_python_wall_s": round(kp_wall, 2)}
 
-    settings = BridgeSettings(
-        mqtt_url=url, kafka_bootstrap=bootstrap, topic_prefix=prefix, bridge_instance="bench",
-        # Every device sends its whole backlog at once here: the buckets run, but never refuse.
-        rate_limit_per_s=1e9, rate_limit_burst=1e9, _env_file=None,  # type: ignore[call-arg]
-    )
-    client_id = f"{prefix}rpm-bench"
     devices = bench_loops.device_ids(ndev)
     since = datetime(2020, 1, 1, tzinfo=UTC)
     snapshot = AssignmentSnapshot(frozenset(devices), {d: (Interval(f"p-{d}", since, None),) for d in devices})
-    metrics = _Sampled(CollectorRegistry())
-    fatal: list[str] = []
-    kafka = KafkaOut(producer_config(bootstrap, client_id, compression=settings.kafka_compression), fatal.append)
-    bridge = Bridge(settings, RegistryCache(lambda: snapshot, 3600), kafka, metrics, Health())
 
-    gc_tuning.for_throughput()  # as ingest.service does before the bridge runs
-    _say("bridge: preloading")
-    _preload(url, client_id, n, ndev, per)
-    metrics.target = n
+    # Raw loop and bridge alternate, round after round, so a slow spell of the
+    # (shared, virtual) machine hits both; the best drain of each counts.
+    raw_runs: list[tuple[float, float]] = []
+    bridge_runs: list[tuple[float, float]] = []
+    for r in range(1, args.rounds + 1):
+        _say(f"round {r}: raw loop (confluent-kafka), preloading")
+        _preload(url, "raw-ck", n, ndev, per)
+        raw_runs.append(_measure(lambda: bench_loops.raw_confluent(url, "raw-ck", bootstrap, "raw.ck", n)))
+        _say(f"  drained in {raw_runs[-1][0]:.2f}s wall, {raw_runs[-1][1]:.2f}s CPU")
 
-    def drain() -> float:
-        start = time.monotonic()
-        bridge.connect()
-        while not metrics.done.wait(IDLE_POLL_S):
-            bridge.step()
-        return time.monotonic() - start
+        # A session of its own per round: a previous round's last acknowledgements
+        # may not have reached the broker before it disconnected (redelivered, at least once).
+        settings = BridgeSettings(
+            mqtt_url=url, kafka_bootstrap=bootstrap, topic_prefix=prefix, bridge_instance=f"bench-{r}",
+            # Every device sends its whole backlog at once here: the buckets run, but never refuse.
+            rate_limit_per_s=1e9, rate_limit_burst=1e9, _env_file=None,  # type: ignore[call-arg]
+        )
+        client_id = f"{prefix}rpm-bench-{r}"
+        metrics = _Sampled(CollectorRegistry())
+        fatal: list[str] = []
+        kafka = KafkaOut(producer_config(bootstrap, client_id, compression=settings.kafka_compression), fatal.append)
+        bridge = Bridge(settings, RegistryCache(lambda: snapshot, 3600), kafka, metrics, Health())
+        gc_tuning.for_throughput()  # as ingest.service does before the bridge runs
+        _say(f"round {r}: bridge, preloading")
+        _preload(url, client_id, n, ndev, per)
+        metrics.target = n
 
-    br_wall, br_cpu = _measure(drain)
-    forwarded = metrics.forwarded._value.get()  # noqa: SLF001 (prometheus_client has no public getter)
-    dead = sum(c._value.get() for c in metrics.dead.values())  # noqa: SLF001
-    _say(f"  drained in {br_wall:.2f}s wall, {br_cpu:.2f}s CPU; forwarded {forwarded:.0f} readings, {dead:.0f} dead letters")
-    if forwarded != n * per or fatal:
-        raise RuntimeError(f"bridge forwarded {forwarded} of {n * per} readings ({dead} dead letters, fatal={fatal})")
+        def drain(bridge: Bridge = bridge, metrics: _Sampled = metrics) -> float:
+            start = time.monotonic()
+            bridge.connect()
+            while not metrics.done.wait(IDLE_POLL_S):
+                bridge.step()
+            return time.monotonic() - start
 
+        bridge_runs.append(_measure(drain))
+        br_wall, br_cpu = bridge_runs[-1]
+        forwarded = metrics.forwarded._value.get()  # noqa: SLF001 (prometheus_client has no public getter)
+        dead = sum(c._value.get() for c in metrics.dead.values())  # noqa: SLF001
+        _say(f"  drained in {br_wall:.2f}s wall, {br_cpu:.2f}s CPU; forwarded {forwarded:.0f} readings, {dead:.0f} dead letters")
+        if forwarded != n * per or fatal:
+            raise RuntimeError(f"bridge forwarded {forwarded} of {n * per} readings ({dead} dead letters, fatal={fatal})")
+        if r < args.rounds:
+            bridge.shutdown(5)
+
+    raw_wall, raw_cpu = min(raw_runs, key=lambda x: x[1])
+    br_wall, br_cpu = min(bridge_runs, key=lambda x: x[1])
     max_rate = n / br_wall
     rate = max_rate / 2
     count = int(rate * args.latency_seconds)
@@ -195,6 +210,9 @@ def _run(args: argparse.Namespace, url: str, bootstrap: str, prefix: str, n: int
         "bridge_wall_readings_s": round(n * per / br_wall),
         "bridge_cpu_util": round(br_cpu / br_wall, 2),
         "raw_wall_readings_s": round(n * per / raw_wall),
+        "ratio_per_round": [round(rc / bc, 3) for (_, rc), (_, bc) in zip(raw_runs, bridge_runs, strict=True)],
+        "bridge_runs_readings_per_cpu_s": [round(n * per / c) for _, c in bridge_runs],
+        "raw_runs_readings_per_cpu_s": [round(n * per / c) for _, c in raw_runs],
         **kp,
         "readings_per_message": per,
         "message_bytes": size,
