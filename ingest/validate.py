@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -43,10 +43,16 @@ from wire.topics import (
     WAVEFORM_SUFFIX,
     parse_device_topic,
 )
-from wire.units import UNITS
+from wire.units import UNITS, same_unit
 
 R = DeadLetterReason
 _UNITS_BY_NAME = {t.value: spec for t, spec in UNITS.items()}  # either parser's reading type
+# (type, unit) -> (converter, None for the canonical unit; plausible min, max; integral): one
+# lookup per reading on the hot path instead of two and an identity call.
+_CHECKS: dict[tuple[str, str], tuple[Callable[[float], float] | None, float, float, bool]] = {
+    (t.value, unit): (None if conv is same_unit else conv, spec.plausible_min, spec.plausible_max, spec.integral)
+    for t, spec in UNITS.items() for unit, conv in spec.accepted.items()
+}
 
 
 class Dest(Enum):
@@ -197,14 +203,16 @@ def validate_telemetry(
     for i, r in enumerate(rs):
         t = r.t
         ts = t.timestamp()
-        spec = _UNITS_BY_NAME[r.type]
-        convert = spec.accepted.get(r.unit)
-        if convert is None:
+        check = _CHECKS.get((r.type, r.unit))
+        if check is None:
+            spec = _UNITS_BY_NAME[r.type]
             reason = R.UNKNOWN_UNIT
             detail = f"unit {r.unit!r} not accepted for {r.type}; accepted: {', '.join(spec.accepted)}"
         else:
-            value = convert(r.value)
-            if not spec.plausible_min <= value <= spec.plausible_max or (spec.integral and value != int(value)):
+            convert, lo, hi, integral = check
+            value = r.value if convert is None else convert(r.value)
+            if not lo <= value <= hi or (integral and value != int(value)):
+                spec = _UNITS_BY_NAME[r.type]
                 reason = R.IMPLAUSIBLE_VALUE
                 detail = (
                     f"{r.type}={value:g} {spec.canonical} outside plausible range "

@@ -57,7 +57,7 @@ class UnitSpec:
     integral: bool = False
 
 
-def _same(v: float) -> float:
+def same_unit(v: float) -> float:
     return v
 
 
@@ -77,20 +77,20 @@ def _kpa_to_mmhg(v: float) -> float:
 # patient and is a sensor fault (e.g. HR 0 is a probe off, not asystole: the
 # bedside ECG, not this pipeline, is the asystole alarm).
 UNITS: dict[ReadingType, UnitSpec] = {
-    ReadingType.HEART_RATE: UnitSpec("/min", {"/min": _same, "bpm": _same}, 20, 300),
-    ReadingType.SPO2: UnitSpec("%", {"%": _same}, 40, 100),
-    ReadingType.RESP_RATE: UnitSpec("/min", {"/min": _same, "brpm": _same}, 2, 80),
-    ReadingType.TEMPERATURE: UnitSpec("degC", {"degC": _same, "Cel": _same, "degF": _f_to_c}, 25, 45),
-    ReadingType.BP_SYSTOLIC: UnitSpec("mmHg", {"mmHg": _same, "kPa": _kpa_to_mmhg}, 40, 300),
-    ReadingType.BP_DIASTOLIC: UnitSpec("mmHg", {"mmHg": _same, "kPa": _kpa_to_mmhg}, 15, 200),
+    ReadingType.HEART_RATE: UnitSpec("/min", {"/min": same_unit, "bpm": same_unit}, 20, 300),
+    ReadingType.SPO2: UnitSpec("%", {"%": same_unit}, 40, 100),
+    ReadingType.RESP_RATE: UnitSpec("/min", {"/min": same_unit, "brpm": same_unit}, 2, 80),
+    ReadingType.TEMPERATURE: UnitSpec("degC", {"degC": same_unit, "Cel": same_unit, "degF": _f_to_c}, 25, 45),
+    ReadingType.BP_SYSTOLIC: UnitSpec("mmHg", {"mmHg": same_unit, "kPa": _kpa_to_mmhg}, 40, 300),
+    ReadingType.BP_DIASTOLIC: UnitSpec("mmHg", {"mmHg": same_unit, "kPa": _kpa_to_mmhg}, 15, 200),
     ReadingType.GLUCOSE: UnitSpec(
-        "mg/dL", {"mg/dL": _same, "mmol/L": _mmol_to_mg}, 10, 1000
+        "mg/dL", {"mg/dL": same_unit, "mmol/L": _mmol_to_mg}, 10, 1000
     ),
-    ReadingType.SUPPLEMENTAL_O2: UnitSpec("1", {"1": _same}, 0, 1, integral=True),
-    ReadingType.CONSCIOUSNESS: UnitSpec("1", {"1": _same}, 0, 4, integral=True),
-    ReadingType.SKIN_TEMPERATURE: UnitSpec("degC", {"degC": _same, "Cel": _same, "degF": _f_to_c}, 15, 45),
+    ReadingType.SUPPLEMENTAL_O2: UnitSpec("1", {"1": same_unit}, 0, 1, integral=True),
+    ReadingType.CONSCIOUSNESS: UnitSpec("1", {"1": same_unit}, 0, 4, integral=True),
+    ReadingType.SKIN_TEMPERATURE: UnitSpec("degC", {"degC": same_unit, "Cel": same_unit, "degF": _f_to_c}, 15, 45),
     # RMS of acceleration magnitude minus gravity, in g; wrist/chest sensors saturate at 16 g.
-    ReadingType.MOTION: UnitSpec("g", {"g": _same}, 0, 16),
+    ReadingType.MOTION: UnitSpec("g", {"g": same_unit}, 0, 16),
 }
 
 
