@@ -30,7 +30,7 @@ from streams.config import CoreConfig
 from streams.quality import MOTION_BITS, PROBE_OFF_BITS
 from streams.sliding_alarms import SLIDING_VITALS
 from streams.state import History, Live, SlidingVital
-from streams.vitals import NEWS2_PARAMETER, OBSERVATIONS
+from streams.vitals import NEWS2_PARAMETER, OBSERVATIONS, VITALS
 from wire.messages import DeviceKind, ReadingBatch
 from wire.units import UNITS, ReadingType
 
@@ -111,6 +111,10 @@ def process(
             any_valid = _any_valid(rt, g)
         if pulse is not None:
             no_pulse.observe(pulse, rt, g, bedside, dev)
+        if rt not in VITALS:
+            # A patch's skin temperature and activity level: stored by the sink and
+            # shown in trends, but no vital windows, limits or scores of their own.
+            continue
         out.accepted += windows.add_many(live, rt.value, g, dev, arrival_ms, lateness)
         if rt is GLUCOSE:
             unit = UNITS[rt]

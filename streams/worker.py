@@ -57,6 +57,8 @@ class Metrics:
         self.candidates = Counter("rpm_streams_candidates", "alert candidates emitted", ["rule", "status"],
                                   registry=registry)
         self.bad = Counter("rpm_streams_bad_records", "records that failed to parse", registry=registry)
+        self.failed = Counter("rpm_streams_failed_batches", "batches or ticks the core raised on (skipped, logged)",
+                              ["stage"], registry=registry)
         self.state_bytes = Counter("rpm_streams_state_bytes", "bytes written to the state changelog",
                                    registry=registry)
         self.lag_ms = Gauge("rpm_streams_input_lag_ms", "wall time minus the input watermark at the last tick",
@@ -155,7 +157,15 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
         pid = batch.patient_id
         live, hist = store.get(pid)
         p_in.processed(offset, batch.received_ms)
-        out = engine.process(live, hist, batch, partition, cfg)
+        try:
+            out = engine.process(live, hist, batch, partition, cfg)
+        except Exception:
+            # A bug on one batch must not stop the agent, and with it every other
+            # patient's alarms (Faust would restart it on the same record, forever).
+            # The sink stores the readings regardless; the batch is counted and logged.
+            m.failed.labels("batch").inc()
+            log.exception("batch could not be processed; skipped", extra={"partition": partition, "offset": offset})
+            return
         await publish(pid, out, live)
         store.mark(pid, partition, live_dirty=out.live_dirty, hist_dirty=out.hist_dirty)
         m.batches.inc()
@@ -179,7 +189,12 @@ def create_app(s: StreamSettings, registry: CollectorRegistry, hc: health.Health
         m.lag_ms.set(now_ms - wall_ms)
         for pid in list(store.patients(partition)):
             live, hist = store.get(pid)
-            out = engine.tick(pid, live, hist, wall_ms, cfg)
+            try:
+                out = engine.tick(pid, live, hist, wall_ms, cfg)
+            except Exception:
+                m.failed.labels("tick").inc()
+                log.exception("tick could not be processed for a patient; skipped", extra={"partition": partition})
+                continue
             refresh = s.state_refresh_s > 0 and store.stale(pid, s.state_refresh_s)
             await publish(pid, out, live)
             store.mark(pid, partition, live_dirty=out.live_dirty or refresh, hist_dirty=out.hist_dirty or refresh)

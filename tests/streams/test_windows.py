@@ -6,6 +6,7 @@ import numpy as np
 
 from streams import state, stats
 from tests.streams.helpers import Patient, at, batch, ms, r, wobble
+from wire.messages import DeviceKind
 from wire.units import ReadingType as RT
 
 HR = RT.HEART_RATE
@@ -156,3 +157,21 @@ def test_a_patient_window_closes_at_its_own_lateness_not_before() -> None:
     p.feed([r(HR, close_s + 0.5, 80)])
     (w,) = p.windows(HR)
     assert (w.start, w.received) == (at(0), 61)
+
+
+def test_a_patch_with_skin_temperature_and_motion_closes_its_windows_without_error() -> None:
+    # A wearable patch sends skin temperature and activity beside HR and SpO2, every 5 s in
+    # 30-s uploads. Those two have no vital windows: the core crashed on closing them (KeyError),
+    # which stopped the worker's agent for every patient.
+    p = Patient()
+    for upload in range(6):  # 3 minutes
+        rs = []
+        for k in range(6):
+            sec = upload * 30 + k * 5
+            rs += [r(HR, sec, 80 + wobble(k)), r(RT.SPO2, sec, 97 + wobble(k)),
+                   r(RT.SKIN_TEMPERATURE, sec, 34.2 + wobble(k, 0.1)), r(RT.MOTION, sec, 0.1 * k)]
+        p.feed(rs, kind=DeviceKind.WEARABLE, device="patch-1")
+    p.tick(400)
+    assert {w.type for o in p.outs for w in o.windows} == {HR, RT.SPO2}
+    assert [w.count for w in p.windows(HR)] == [12, 12, 12]
+    assert "skin_temperature" not in p.live.vitals and "motion" not in p.live.vitals
