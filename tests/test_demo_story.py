@@ -28,3 +28,14 @@ def test_readme_and_console_docs_name_the_beds_the_demo_uses() -> None:
     assert plan.patients[0].cohort == "stable"
     assert f"The `patient` account is bed {home_bed}'s patient" in readme
     assert f"a patient account for bed {home_bed}" in console_doc
+
+
+def test_the_af_bed_wears_a_ppg_patch_whose_waveform_the_readme_promises() -> None:
+    from firmware_sim.devices import DeviceModel
+
+    plan = demo_plan(20)
+    af = next(p for p in plan.patients if p.cohort == "af-episode")
+    models = {d.model for d in plan.devices if d.patient_index == af.index}
+    assert models == {DeviceModel.BEDSIDE_MONITOR, DeviceModel.WEARABLE_PATCH}
+    assert plan.scenario.devices.wearable_patch.ppg_every  # snippets on: the console's strip has data
+    assert f"bed {af.bed} also wears a PPG patch" in _flat(REPO / "README.md")
