@@ -63,7 +63,7 @@ def test_metric_scan_finds_the_services_metrics() -> None:
 
 def test_operator_alerts_cover_the_data_path(production_render: Rendered) -> None:
     exprs = rule_exprs(production_render)
-    assert {"RpmBridgeNotForwarding", "RpmConsumerLagGrowing", "RpmSinkFailing",
+    assert {"RpmBridgeNotForwarding", "RpmConsumerLagGrowing", "RpmSinkFailing", "RpmStreamsSkippingBatches",
             "RpmHighPriorityAlarmNotAcknowledged"} <= set(exprs)
     missing = referenced(list(exprs.values())) - exported_series() - EXTERNAL
     assert missing == set(), f"alert rules query metrics nobody exports: {missing}"
