@@ -138,12 +138,13 @@ def add_samples(
         shown = _rounded(med, decimals)
         runs = sv.runs
         for j, (lim, delay, high, word, key) in enumerate(lims):
-            # Within the limit with no excursion under way is nearly every sample: nothing to do.
-            if not ((shown >= lim.fires_at) if high else (shown <= lim.fires_at)):
-                idle = runs.get(key)
-                if idle is None or (idle.start_ms == NEVER and not idle.firing):
-                    continue
-            _step(pid, sv, vital, lim, delay, high, word, key, j, shown, med, t, device_id, cfg, out)
+            beyond = (shown >= lim.fires_at) if high else (shown <= lim.fires_at)
+            cur = runs.get(key)
+            if not beyond and (cur is None or (cur.start_ms == NEVER and not cur.firing)):
+                continue  # within the limit and no excursion under way: nearly every sample
+            if cur is None:
+                cur = runs[key] = Run()
+            _step(pid, sv, vital, cur, lim, delay, word, j, beyond, med, t, device_id, cfg, out)
     return changed
 
 
@@ -158,13 +159,11 @@ def _onset(sv: SlidingVital, j: int) -> int:
 
 
 def _step(
-    pid: str, sv: SlidingVital, vital: ReadingType, lim: Limit, delay: int, high: bool, word: str, key: str,
-    j: int, shown: float, med: float, t: int, device_id: str, cfg: CoreConfig, out: Outputs,
+    pid: str, sv: SlidingVital, vital: ReadingType, run: Run, lim: Limit, delay: int, word: str,
+    j: int, beyond: bool, med: float, t: int, device_id: str, cfg: CoreConfig, out: Outputs,
 ) -> None:
-    run = sv.runs.get(key)
-    if run is None:
-        run = sv.runs[key] = Run()
-    if (shown >= lim.fires_at) if high else (shown <= lim.fires_at):
+    """Advance limit ``j``'s run by one sample whose median is (``beyond``) or is not beyond the limit."""
+    if beyond:
         if run.start_ms == NEVER:
             run.start_ms = _onset(sv, j)
         due = run.start_ms + delay <= t if not run.firing else run.emitted_ms + cfg.sliding_reannounce_ms <= t
