@@ -55,6 +55,12 @@ class AckTracker:
             self._queue.append(e)
         return e
 
+    def add_many(self, entries: list[Entry]) -> list[Entry]:
+        """``add`` of each, in order, under one lock (a batch of messages)."""
+        with self._lock:
+            self._queue.extend(entries)
+        return entries
+
     def confirm(self, entry: Entry) -> list[Release]:
         """One record of ``entry`` is in Kafka; return the messages that can now be released, in order."""
         with self._lock:

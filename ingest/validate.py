@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 from typing import Protocol
 
-import orjson
+import msgspec
 from pydantic import ValidationError
 
 from ingest import telemetry_decode
@@ -141,6 +142,54 @@ def _topic_device(topic: str, suffix: str) -> str | None:
     return parsed[0] if parsed and parsed[1] == suffix else None
 
 
+
+class Unset:
+    """No value given (``None`` is a value: a topic that names no device)."""
+
+
+UNSET = Unset()
+_T = attrgetter("t")
+_encode = msgspec.json.Encoder().encode
+
+
+def _record(msg: Telemetry | telemetry_decode.FastTelemetry | telemetry_decode.CheckedTelemetry, patient_id: str,
+            readings: list[dict[str, object]], received_at: datetime, registry: AssignmentSnapshot) -> Forward:
+    value = _encode(
+        {
+            "v": 1,
+            "patient_id": patient_id,
+            "device_id": msg.device_id,
+            "seq": msg.seq,
+            "sent_at": msg.sent_at,
+            "received_at": received_at,
+            "readings": readings,
+            "device_kind": registry.device_kinds.get(msg.device_id),
+            "spo2_scale": registry.spo2_scales.get(patient_id, 1),
+        }
+    )
+    return Forward(Dest.READINGS, patient_id, value, len(readings))
+
+
+def accept_whole(msg: telemetry_decode.CheckedTelemetry, received_at: datetime, registry: AssignmentSnapshot,
+           limits: Limits) -> Outcome | None:
+    """The message as one record, if every reading is in the time bounds and its device has one open assignment
+    that began before the first; else None (the reading-by-reading checks decide).
+
+    Units and plausible ranges were checked by the decoder, so the common message
+    costs a few C-level passes over its readings here rather than a Python loop."""
+    intervals = registry.by_device.get(msg.device_id, ())
+    if len(intervals) != 1 or intervals[0].ended_at is not None:
+        return None
+    rs = msg.readings
+    times = list(map(_T, rs))
+    first, last = min(times), max(times)
+    only = intervals[0]
+    if first < only.started_at or first < received_at - limits.late_horizon or last > received_at + limits.max_future_skew:
+        return None
+    readings: list[dict[str, object]] = [{"type": r.type, "t": r.t, "value": r.value, "flags": r.flags} for r in rs]
+    return Outcome(accepted=[_record(msg, only.patient_id, readings, received_at, registry)])
+
+
 def _parse_slow(payload: bytes) -> tuple[dict[str, object] | None, DeadLetterReason | None, str]:
     """Name why a payload is not a v1 JSON object: not JSON, not an object, or another version."""
     try:
@@ -157,32 +206,48 @@ def _parse_slow(payload: bytes) -> tuple[dict[str, object] | None, DeadLetterRea
 
 
 def validate_telemetry(
-    topic: str, payload: bytes, received_at: datetime, registry: AssignmentSnapshot, limits: Limits
+    topic: str, payload: bytes, received_at: datetime, registry: AssignmentSnapshot, limits: Limits,
+    topic_device: str | None | Unset = UNSET,
+    checked: telemetry_decode.CheckedTelemetry | None | Unset = UNSET,
 ) -> Outcome:
+    """Readings records and dead letters of one telemetry message.
+
+    ``topic_device``: the device id of a telemetry ``topic`` when the caller has parsed it already;
+    ``checked``: ``telemetry_decode.decode_checked(payload)`` when the caller has decoded it already
+    (``ingest.route.route_many`` decodes a whole batch of messages in one go)."""
     out = Outcome()
 
     def reject(reason: DeadLetterReason, detail: str, device_id: str | None = None) -> Outcome:
         out.dead.append(dead_letter(reason, detail, payload, received_at, topic, device_id))
         return out
 
-    topic_device = _topic_device(topic, TELEMETRY_SUFFIX)
+    if isinstance(topic_device, Unset):
+        topic_device = _topic_device(topic, TELEMETRY_SUFFIX)
     if len(payload) > limits.max_payload_bytes:
         return reject(R.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes > {limits.max_payload_bytes}", topic_device)
-    msg: Telemetry | telemetry_decode.FastTelemetry
-    try:
-        msg = telemetry_decode.decode(payload)
-    except telemetry_decode.NotFast:
+    if isinstance(checked, Unset):
+        checked = telemetry_decode.decode_checked(payload)
+    if checked is not None and topic_device == checked.device_id and checked.device_id in registry.devices:
+        whole = accept_whole(checked, received_at, registry, limits)
+        if whole is not None:
+            return whole
+    # Else the checks below name what is wrong, or which readings are.
+    msg: Telemetry | telemetry_decode.FastTelemetry | telemetry_decode.CheckedTelemetry | None = checked
+    if msg is None:
         try:
-            msg = Telemetry.model_validate_json(payload)
-        except ValidationError:
-            obj, reason, detail = _parse_slow(payload)
-            if obj is None:
-                assert reason is not None
-                return reject(reason, detail, topic_device)
-            try:  # the authoritative check on the parsed object names the field
-                msg = Telemetry.model_validate(obj)
-            except ValidationError as e:
-                return reject(R.SCHEMA_VIOLATION, _schema_detail(e), topic_device)
+            msg = telemetry_decode.decode(payload)
+        except telemetry_decode.NotFast:
+            try:
+                msg = Telemetry.model_validate_json(payload)
+            except ValidationError:
+                obj, reason, detail = _parse_slow(payload)
+                if obj is None:
+                    assert reason is not None
+                    return reject(reason, detail, topic_device)
+                try:  # the authoritative check on the parsed object names the field
+                    msg = Telemetry.model_validate(obj)
+                except ValidationError as e:
+                    return reject(R.SCHEMA_VIOLATION, _schema_detail(e), topic_device)
     if topic_device != msg.device_id:
         return reject(R.TOPIC_MISMATCH, f"device_id {msg.device_id!r} published on {topic!r}", topic_device)
     if msg.device_id not in registry.devices:
@@ -238,20 +303,7 @@ def validate_telemetry(
         out.dead.append(dead_letter(reason, detail, payload, received_at, topic, msg.device_id, i))
 
     for patient_id, readings in by_patient.items():
-        record = orjson.dumps(
-            {
-                "v": 1,
-                "patient_id": patient_id,
-                "device_id": msg.device_id,
-                "seq": msg.seq,
-                "sent_at": msg.sent_at,
-                "received_at": received_at,
-                "readings": readings,
-                "device_kind": registry.device_kinds.get(msg.device_id),
-                "spo2_scale": registry.spo2_scales.get(patient_id, 1),
-            }
-        )
-        out.accepted.append(Forward(Dest.READINGS, patient_id, record, len(readings)))
+        out.accepted.append(_record(msg, patient_id, readings, received_at, registry))
     return out
 
 

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from storage.readings import ReadingRow
-from wire.fast_types import LONG_FRACTION, AwareTime, FiniteFloat, FlagName, Id, KindName, TypeName
+from wire.fast_types import AwareTime, FiniteFloat, FlagName, Id, KindName, TypeName, has_long_fraction
 from wire.units import UNITS, ReadingType
 
 _UNIT = {t.value: UNITS[t].canonical for t in ReadingType}
@@ -78,7 +78,7 @@ def _rows_of(b: _Batch) -> list[ReadingRow]:
 
 def rows(raw: bytes | msgspec.Raw) -> list[ReadingRow]:
     """The rows of one ReadingBatch record; NotCanonical if it is not in the canonical form."""
-    if LONG_FRACTION.search(memoryview(raw)):
+    if has_long_fraction(memoryview(raw)):
         raise NotCanonical("sub-microsecond time")
     try:
         return _rows_of(_decode(raw))
@@ -88,7 +88,7 @@ def rows(raw: bytes | msgspec.Raw) -> list[ReadingRow]:
 
 def packed_rows(raw: bytes) -> list[ReadingRow]:
     """The rows of a packed record (wire.packed) whose every batch is canonical, in one C pass."""
-    if LONG_FRACTION.search(raw):
+    if has_long_fraction(raw):
         raise NotCanonical("sub-microsecond time")
     try:
         return [row for b in _decode_packed(raw).batches for row in _rows_of(b)]
