@@ -39,10 +39,15 @@ class FastReading(msgspec.Struct, forbid_unknown_fields=True):
     flags: list[FlagName] = []  # type: ignore[valid-type]
 
 
-class FastTelemetry(msgspec.Struct, forbid_unknown_fields=True):
+class _Header(msgspec.Struct, forbid_unknown_fields=True):
+    """The fields of ``wire.messages.Telemetry`` before its readings (both forms share them)."""
+
     device_id: Id
     seq: Annotated[int, msgspec.Meta(ge=0)]
     sent_at: AwareTime
+
+
+class FastTelemetry(_Header, forbid_unknown_fields=True):
     readings: Annotated[list[FastReading], msgspec.Meta(min_length=1, max_length=2000)]
     v: Literal[1] = 1
     waveforms: Annotated[list[Any], msgspec.Meta(max_length=0)] = []
@@ -87,10 +92,7 @@ else:
     _AnyChecked = Union[tuple(CHECKED_READINGS.values())]  # noqa: UP007 (a Union of a run-time tuple)
 
 
-class CheckedTelemetry(msgspec.Struct, forbid_unknown_fields=True):
-    device_id: Id
-    seq: Annotated[int, msgspec.Meta(ge=0)]
-    sent_at: AwareTime
+class CheckedTelemetry(_Header, forbid_unknown_fields=True):
     readings: Annotated[list[_AnyChecked], msgspec.Meta(min_length=1, max_length=2000)]
     v: Literal[1] = 1
     waveforms: Annotated[list[Any], msgspec.Meta(max_length=0)] = []

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from operator import attrgetter
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import msgspec
 from pydantic import ValidationError
@@ -220,6 +220,24 @@ def _parse_slow(payload: bytes) -> tuple[dict[str, object] | None, DeadLetterRea
     return obj, None, ""
 
 
+_M = TypeVar("_M", Telemetry, Waveform)
+
+
+def _parse_model(model: type[_M], payload: bytes) -> _M | tuple[DeadLetterReason, str]:
+    """The payload as ``model``, or why not (not JSON, another version, or the first field the model refuses)."""
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError:
+        obj, reason, detail = _parse_slow(payload)
+        if obj is None:
+            assert reason is not None
+            return reason, detail
+        try:  # the authoritative check on the parsed object names the field
+            return model.model_validate(obj)
+        except ValidationError as e:
+            return R.SCHEMA_VIOLATION, _schema_detail(e)
+
+
 def validate_telemetry(
     topic: str, payload: bytes, received_at: datetime, registry: AssignmentSnapshot, limits: Limits,
     topic_device: str | None | Unset = UNSET,
@@ -252,17 +270,10 @@ def validate_telemetry(
         try:
             msg = telemetry_decode.decode(payload)
         except telemetry_decode.NotFast:
-            try:
-                msg = Telemetry.model_validate_json(payload)
-            except ValidationError:
-                obj, reason, detail = _parse_slow(payload)
-                if obj is None:
-                    assert reason is not None
-                    return reject(reason, detail, topic_device)
-                try:  # the authoritative check on the parsed object names the field
-                    msg = Telemetry.model_validate(obj)
-                except ValidationError as e:
-                    return reject(R.SCHEMA_VIOLATION, _schema_detail(e), topic_device)
+            parsed = _parse_model(Telemetry, payload)
+            if isinstance(parsed, tuple):
+                return reject(*parsed, topic_device)
+            msg = parsed
     if topic_device != msg.device_id:
         return reject(R.TOPIC_MISMATCH, f"device_id {msg.device_id!r} published on {topic!r}", topic_device)
     if msg.device_id not in registry.devices:
@@ -372,17 +383,9 @@ def validate_waveform(
 
     if len(payload) > limits.max_payload_bytes:
         return reject(R.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes > {limits.max_payload_bytes}")
-    try:
-        msg = Waveform.model_validate_json(payload)
-    except ValidationError:
-        obj, reason, detail = _parse_slow(payload)
-        if obj is None:
-            assert reason is not None
-            return reject(reason, detail)
-        try:
-            msg = Waveform.model_validate(obj)
-        except ValidationError as e:
-            return reject(R.SCHEMA_VIOLATION, _schema_detail(e))
+    msg = _parse_model(Waveform, payload)
+    if isinstance(msg, tuple):
+        return reject(*msg)
     if topic_device != msg.device_id:
         return reject(R.TOPIC_MISMATCH, f"device_id {msg.device_id!r} published on {topic!r}")
     if msg.device_id not in registry.devices:
