@@ -67,6 +67,13 @@ class AckTracker:
             entry.remaining -= 1
             return self._release()
 
+    def confirm_many(self, entries: list[Entry]) -> list[Release]:
+        """``confirm`` of one record of each entry (a packed record), under one lock."""
+        with self._lock:
+            for entry in entries:
+                entry.remaining -= 1
+            return self._release()
+
     def release_ready(self) -> list[Release]:
         with self._lock:
             return self._release()

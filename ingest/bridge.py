@@ -223,8 +223,9 @@ class Bridge:
         log.warning("mqtt disconnected", extra={"reason": str(rc)})
 
     def _on_message(self, _c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
-        self._inbox.append(
-            Inbound(m.mid, m.qos, m.topic, bytes(m.payload), datetime.now(UTC), time.monotonic(), self._generation))
+        # paho's payload is bytes already (bytearray only for a message built by hand)
+        payload = m.payload if type(m.payload) is bytes else bytes(m.payload)
+        self._inbox.append(Inbound(m.mid, m.qos, m.topic, payload, datetime.now(UTC), time.monotonic(), self._generation))
         if len(self._inbox) >= INBOX_MAX:
             self._drain_inbox()
 
@@ -346,10 +347,13 @@ class Bridge:
             self.metrics.forwarded.inc(p.readings)
         else:
             self.metrics.dead[p.reason].inc()
-        for e in p.entries if p.entries is not None else (p.entry,):
-            assert e is not None
-            for rel in self.tracker.confirm(e):
-                self._release(rel)
+        if p.entries is not None:
+            released = self.tracker.confirm_many(p.entries)
+        else:
+            assert p.entry is not None
+            released = self.tracker.confirm(p.entry)
+        for rel in released:
+            self._release(rel)
 
     def _release(self, rel: Release) -> None:
         if rel.ack:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.acks import AckTracker
+from ingest.acks import AckTracker, Entry
 from ingest.ratelimit import TokenBuckets
 from ingest.route import Inbound, route
 from ingest.validate import Dest, Limits
@@ -53,6 +53,16 @@ def test_acks_in_arrival_order_only_when_all_records_confirmed() -> None:
     released = t.confirm(a)
     assert [(r.mid, r.ack) for r in released] == [(1, True), (2, True)]
     assert len(t) == 0 and t.oldest() is None
+
+
+def test_a_batch_added_and_a_packed_record_confirmed_at_once_keep_arrival_order() -> None:
+    t = AckTracker()
+    gen = t.new_connection()
+    a, b, c = t.add_many([Entry(m, 1, gen, 0.0, 1) for m in (1, 2, 3)])
+    b.remaining = 2  # b also has a dead letter on its way
+    assert [r.mid for r in t.confirm_many([a, b, c])] == [1]  # c waits behind b
+    assert [r.mid for r in t.confirm(b)] == [2, 3]
+    assert len(t) == 0
 
 
 def test_messages_of_a_previous_connection_are_never_acked() -> None:
