@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(slots=True)
@@ -28,8 +29,7 @@ class Entry:
     remaining: int
 
 
-@dataclass(frozen=True, slots=True)
-class Release:
+class Release(NamedTuple):
     """A message whose records are all in Kafka; ``ack`` is False if its connection is gone."""
 
     mid: int

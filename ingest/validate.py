@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from operator import attrgetter
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import msgspec
 from pydantic import ValidationError
@@ -88,9 +88,11 @@ class Limits:
     late_horizon: timedelta = timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """An accepted Kafka record: JSON value, key, and how many readings it carries."""
+class Forward(NamedTuple):
+    """An accepted Kafka record: JSON value, key, and how many readings it carries.
+
+    A named tuple: made once per message, and a frozen dataclass's ``__init__``
+    costs a Python frame and a ``setattr`` per field."""
 
     dest: Dest
     key: str
