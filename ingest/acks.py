@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -63,11 +64,9 @@ class AckTracker:
 
     def confirm(self, entry: Entry) -> list[Release]:
         """One record of ``entry`` is in Kafka; return the messages that can now be released, in order."""
-        with self._lock:
-            entry.remaining -= 1
-            return self._release()
+        return self.confirm_many((entry,))
 
-    def confirm_many(self, entries: list[Entry]) -> list[Release]:
+    def confirm_many(self, entries: Sequence[Entry]) -> list[Release]:
         """``confirm`` of one record of each entry (a packed record), under one lock."""
         with self._lock:
             for entry in entries:

@@ -146,7 +146,6 @@ class Bridge:
         self.packed_topic = names[topics.READINGS_PACKED]
         self._packs: dict[int, _Pack] = {}  # packed-readings partition -> batches waiting
         self._pack_partitions: int | None = None  # known from the cluster's metadata
-        self._partitions: dict[str, int] = {}  # patient -> packed-readings partition (partition_of, cached)
         self._pack_lock = threading.Lock()
         self.buckets = (
             TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst) if settings.rate_limit_per_s > 0 else None
@@ -275,7 +274,7 @@ class Bridge:
                 for f in outcome.accepted:
                     if f.dest is Dest.READINGS:
                         # Until the partition count is known, batches wait under -1 (regrouped then).
-                        part = self._partition(f.key, n_part) if n_part else -1
+                        part = partition_of(f.key, n_part) if n_part else -1
                         p = packs.get(part)
                         if p is None:
                             p = packs[part] = _Pack([], [], [], now)
@@ -291,14 +290,6 @@ class Bridge:
         # Full packs go now; lingering ones on the main thread's next turn (step()).
         if n_part and full:
             self._flush_packs(now)
-
-    def _partition(self, patient_id: str, partitions: int) -> int:
-        part = self._partitions.get(patient_id)
-        if part is None:
-            if len(self._partitions) > 100_000:  # patients come and go; the cache must not grow with them
-                self._partitions.clear()
-            part = self._partitions[patient_id] = partition_of(patient_id, partitions)
-        return part
 
     def _flush_packs(self, now: float, force: bool = False) -> None:
         """Produce the packs that are full or old enough (``RPM_PACK_LINGER_S``, ``RPM_PACK_MAX``)."""

@@ -250,23 +250,27 @@ def validate_telemetry(
     ``topic_device``: the device id of a telemetry ``topic`` when the caller has parsed it already;
     ``checked``: ``telemetry_decode.decode_checked(payload)`` when the caller has decoded it already
     (``ingest.route.route_many`` decodes a whole batch of messages in one go)."""
+    if isinstance(topic_device, Unset):
+        topic_device = _topic_device(topic, TELEMETRY_SUFFIX)
+    too_large = len(payload) > limits.max_payload_bytes
+    if too_large:
+        checked = None
+    elif isinstance(checked, Unset):
+        checked = telemetry_decode.decode_checked(payload)
+    # The common message first, before anything a rejection needs is made.
+    if checked is not None and topic_device == checked.device_id and checked.device_id in registry.devices:
+        whole = accept_whole(checked, received_at, registry, limits)
+        if whole is not None:
+            return whole
+    # Else the checks below name what is wrong, or which readings are.
     out = Outcome()
 
     def reject(reason: DeadLetterReason, detail: str, device_id: str | None = None) -> Outcome:
         out.dead.append(dead_letter(reason, detail, payload, received_at, topic, device_id))
         return out
 
-    if isinstance(topic_device, Unset):
-        topic_device = _topic_device(topic, TELEMETRY_SUFFIX)
-    if len(payload) > limits.max_payload_bytes:
+    if too_large:
         return reject(R.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes > {limits.max_payload_bytes}", topic_device)
-    if isinstance(checked, Unset):
-        checked = telemetry_decode.decode_checked(payload)
-    if checked is not None and topic_device == checked.device_id and checked.device_id in registry.devices:
-        whole = accept_whole(checked, received_at, registry, limits)
-        if whole is not None:
-            return whole
-    # Else the checks below name what is wrong, or which readings are.
     msg: Telemetry | telemetry_decode.FastTelemetry | telemetry_decode.CheckedTelemetry | None = checked
     if msg is None:
         try:
